@@ -242,20 +242,18 @@ def _env_name(path: tuple[str, ...]) -> str:
 def _leaf_paths(model: type[BaseModel], prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
     paths: list[tuple[str, ...]] = []
     for name, info in model.model_fields.items():
-        key = prefix + (info.alias or name,)
+        key = (*prefix, info.alias or name)
         annotation = info.annotation
         nested = [
-            a for a in getattr(annotation, "__args__", (annotation,)) if _is_section(a)
+            a
+            for a in getattr(annotation, "__args__", (annotation,))
+            if isinstance(a, type) and issubclass(a, Section)
         ]
         if nested:
             paths += _leaf_paths(nested[0], key)
         else:
             paths.append(key)
     return paths
-
-
-def _is_section(candidate: object) -> bool:
-    return isinstance(candidate, type) and issubclass(candidate, Section)
 
 
 ENV_KEYS: dict[str, tuple[str, ...]] = {
@@ -334,7 +332,9 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
 
     problems: list[str] = []
     unknown_roots = sorted(k for k in tree if k != "startpunkt")
-    problems += [f"{k}: unknown root key; the file's root key is `startpunkt:`" for k in unknown_roots]
+    problems += [
+        f"{k}: unknown root key; the file's root key is `startpunkt:`" for k in unknown_roots
+    ]
     root = tree.get("startpunkt") or {}
     if not isinstance(root, dict):
         problems.append("startpunkt: expected a mapping of settings")

@@ -15,7 +15,7 @@ DEFAULT_LOCATION = 1000
 
 def sort_location(location: int | None) -> int:
     """The original's rule: a missing location or 0 sorts as 1000."""
-    return DEFAULT_LOCATION if not location else location
+    return location if location else DEFAULT_LOCATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,20 @@ class ObjectRef:
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Reference:
+    """A pointer from one object to another (urlFrom targets, an HTTPRoute's Gateway)."""
+
+    api_version: str
+    kind: str
+    namespace: str | None  # None for cluster-scoped objects
+    name: str
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{self.kind}.{self.api_version} {where}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +144,10 @@ class Outcome:
     items: tuple[Item, ...] = ()
     reason: str | None = None
     derived: tuple[Item, ...] = ()
+    # objects this outcome was computed from; a change to one of them re-maps this object
+    depends_on: tuple[Reference, ...] = ()
+    # non-fatal remarks for diagnostics ("urlFrom target missing, using spec.url")
+    notes: tuple[str, ...] = ()
 
     @staticmethod
     def shown(ref: ObjectRef, *items: Item) -> Outcome:
