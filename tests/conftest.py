@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
-from kubecluster import KubeCluster, MissingBinaryError
+from tests.kubecluster import KubeCluster, MissingBinaryError
 
 # -- the real kube-apiserver (tests/kubecluster.py) ----------------------------------------------
 
@@ -27,8 +27,10 @@ def _started_cluster(factory: pytest.TempPathFactory, extra_flags: Sequence[str]
     try:
         cluster.start()
     except MissingBinaryError as e:  # fail, never skip: a missing cluster is a broken setup
-        pytest.fail(str(e), pytrace=False)
-    return cluster
+        missing = str(e)
+    else:
+        return cluster
+    pytest.fail(missing, pytrace=False)
 
 
 @pytest.fixture(scope="session")

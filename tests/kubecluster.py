@@ -287,7 +287,11 @@ class KubeCluster:
             raise KubeClusterError(f"port {self.port} is taken, cannot restart: {e}") from e
 
     def compact_etcd(self) -> int:
-        """Compact etcd at its current revision (old resourceVersions then give 410)."""
+        """Compact etcd at its current revision R and return R.
+
+        A watch from resourceVersion < R - 1 then gets ERROR 410 Expired (with the watch cache
+        off). A watch from exactly R - 1 starts at R but its previous value is gone: 500.
+        """
         status = json.loads(self._etcdctl("endpoint", "status", "-w", "json"))
         revision = int(status[0]["Status"]["header"]["revision"])
         try:
@@ -343,9 +347,10 @@ class KubeCluster:
             def healthy() -> bool:
                 self._check_alive(self._etcd, "etcd", self.workdir / "etcd.log", 0)
                 try:
-                    return client.get(f"{self.etcd_endpoint}/health").json()["health"] == "true"
-                except (httpx.TransportError, ValueError, KeyError):
+                    health = client.get(f"{self.etcd_endpoint}/health").json()
+                except (httpx.TransportError, ValueError):
                     return False
+                return isinstance(health, dict) and health.get("health") == "true"
 
             self._wait(healthy, "etcd /health", self.workdir / "etcd.log", 0)
 
@@ -606,7 +611,7 @@ class KubeApi:
 
         def served() -> JsonObject | None:
             crd = self.get(path)
-            conditions = crd.get("status", {}).get("conditions", [])
+            conditions = (crd.get("status") or {}).get("conditions") or []
             if not any(c["type"] == "Established" and c["status"] == "True" for c in conditions):
                 return None
             spec = crd["spec"]

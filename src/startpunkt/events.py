@@ -5,6 +5,9 @@ and coalesced per item: if a client falls behind, it still receives the final st
 item it missed, never stale intermediate ones, and one that falls too far behind is told to
 resync instead of holding memory. Nothing here ever waits on a client, so a stalled browser
 cannot delay anyone else.
+
+A stream filtered on tags sees an app whose tags changed as a removal or an addition when the
+change moves the app out of or into its filter (`Retag`), so its page never keeps a stale card.
 """
 
 from __future__ import annotations
@@ -39,12 +42,26 @@ class TooManyClients(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Retag:
+    """An app update that changed the app's tags, as streams filtered on tags must see it.
+
+    A stream that matched only the old tags must drop the card (`gone`); one that matches only
+    the new tags has never been sent the app (`appeared`).
+    """
+
+    previous: tuple[str, ...]
+    gone: Event
+    appeared: Event
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     id: int | None
     type: str
     data: str  # the encoded envelope {"type", "timestamp", "data"}
     key: str = ""
     tags: tuple[str, ...] | None = None  # an app's tags, for per-stream tag filters
+    retag: Retag | None = None
 
     @staticmethod
     def build(
@@ -60,7 +77,8 @@ class Event:
         return Event(id_, type_, json.dumps(envelope, separators=(",", ":")), key, tags)
 
 
-def encode(change: Change) -> Event:
+def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Event:
+    """One change as an event; `previous_tags` are an updated app's tags before the change."""
     item = change.item
     type_ = _TYPES[(type(item), change.action)]
     if change.action == "removed":
@@ -70,9 +88,33 @@ def encode(change: Change) -> Event:
     else:
         data = bookmark(item)
     tags = item.tags if isinstance(item, Application) else None
-    return Event.build(
+    event = Event.build(
         type_, data, id_=change.revision, key=item.key, tags=tags, timestamp=change.timestamp
     )
+    if tags is None or previous_tags is None or previous_tags == tags:
+        return event
+    gone = Event.build(
+        "APPLICATION_REMOVED",
+        item_key(item),
+        id_=change.revision,
+        key=item.key,
+        tags=previous_tags,
+        timestamp=change.timestamp,
+    )
+    appeared = Event.build(
+        "APPLICATION_ADDED",
+        data,
+        id_=change.revision,
+        key=item.key,
+        tags=tags,
+        timestamp=change.timestamp,
+    )
+    return replace(event, retag=Retag(previous_tags, gone, appeared))
+
+
+def _matches(tags: tuple[str, ...], wanted: frozenset[str]) -> bool:
+    """`shapes.matches_tags` on raw tags: any tag in common, and untagged always matches."""
+    return not tags or not wanted.isdisjoint(t.casefold() for t in tags)
 
 
 def _merge(older: Event, newer: Event) -> Event:
@@ -100,20 +142,28 @@ class Subscription:
     def offer(self, event: Event) -> None:
         if self.closed or self.overflowed:
             return
-        if self._tags is not None and event.tags and not self._wants(event.tags):
+        seen = self._filter(event)
+        if seen is None:
             return
-        key = event.key or f"#{event.id}"
+        key = seen.key or f"#{seen.id}"
         older = self._pending.pop(key, None)
-        self._pending[key] = _merge(older, event) if older else event
+        self._pending[key] = _merge(older, seen) if older else seen
         if len(self._pending) > self._limit:
             # too far behind to be worth catching up item by item: drop the backlog
             self._pending.clear()
             self.overflowed = True
         self._wake.set()
 
-    def _wants(self, tags: tuple[str, ...]) -> bool:
-        assert self._tags is not None
-        return not self._tags.isdisjoint(t.casefold() for t in tags)
+    def _filter(self, event: Event) -> Event | None:
+        """The event as this stream's tag filter sees it, or None if it is not for it."""
+        if self._tags is None or event.tags is None:
+            return event
+        now = _matches(event.tags, self._tags)
+        before = now if event.retag is None else _matches(event.retag.previous, self._tags)
+        if now == before:
+            return event if now else None
+        assert event.retag is not None
+        return event.retag.appeared if now else event.retag.gone
 
     async def next(self, idle: float) -> list[Event]:
         """The pending events (none if nothing arrived within `idle` seconds), oldest first."""
@@ -145,6 +195,8 @@ class Hub:
         self._client_queue = client_queue
         self._max_clients = max_clients
         self._subscribers: set[Subscription] = set()
+        self._tags = self._current_tags()  # app key -> tags, to notice retagging
+        self._closed = False
         self.broadcasts = 0
         store.subscribe(self._on_notice)
 
@@ -152,13 +204,23 @@ class Hub:
     def clients(self) -> int:
         return len(self._subscribers)
 
+    @property
+    def revision(self) -> int:
+        return self._store.revision
+
     def connect(
         self, last_event_id: int | None = None, tags: frozenset[str] | None = None
     ) -> Subscription:
-        """A new stream; with `last_event_id` it first receives what it missed (or a RESYNC)."""
+        """A new stream; with `last_event_id` it first receives what it missed (or a RESYNC).
+
+        After `close()` the stream is born closed, so a request racing shutdown ends at once.
+        """
+        sub = Subscription(self, tags, self._client_queue)
+        if self._closed:
+            sub.closed = True
+            return sub
         if len(self._subscribers) >= self._max_clients:
             raise TooManyClients
-        sub = Subscription(self, tags, self._client_queue)
         self._subscribers.add(sub)
         if last_event_id is not None and last_event_id != self._store.revision:
             missed = self._since(last_event_id)
@@ -173,6 +235,8 @@ class Hub:
         self._subscribers.discard(sub)
 
     def close(self) -> None:
+        """Ends every stream (shutdown); later connections end at once."""
+        self._closed = True
         for sub in list(self._subscribers):
             sub.close()
 
@@ -183,6 +247,9 @@ class Hub:
         """An event that is not a store change (CONFIG_CHANGED)."""
         for sub in list(self._subscribers):
             sub.offer(event)
+
+    def _current_tags(self) -> dict[str, tuple[str, ...]]:
+        return {app.key: app.tags for app in self._store.snapshot().applications}
 
     def _since(self, revision: int) -> Sequence[Event] | None:
         if revision > self._store.revision or revision < self._floor:
@@ -195,14 +262,26 @@ class Hub:
         if isinstance(notice, Resync):
             self._ring.clear()
             self._floor = notice.revision
+            self._tags = self._current_tags()
             event = self.resync_event()
             for sub in list(self._subscribers):
                 sub.offer(event)
             return
         for change in notice:
-            event = encode(change)
+            event = encode(change, self._retrack(change))
             self._ring.append(event)
             for sub in list(self._subscribers):
                 sub.offer(event)
             self.broadcasts += 1
-            log.info("Broadcasted event: %s", event.type)
+            log.debug("Broadcasted event %s id=%s", event.type, event.id)
+
+    def _retrack(self, change: Change) -> tuple[str, ...] | None:
+        """Records an app's current tags; returns its tags before this change, if known."""
+        item = change.item
+        if not isinstance(item, Application):
+            return None
+        if change.action == "removed":
+            return self._tags.pop(item.key, None)
+        previous = self._tags.get(item.key)
+        self._tags[item.key] = item.tags
+        return previous

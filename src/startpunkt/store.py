@@ -132,6 +132,10 @@ class Store:
         self._availability: dict[ProbeTarget, Availability] = {}
         self._by_target: dict[ProbeTarget, set[str]] = {}
         self._listeners: list[Listener] = []
+        # called when the set of referenced objects changes, so they can be watched
+        self.on_references_changed: Callable[[], None] | None = None
+        # called with the source name whenever a raw object of it changes
+        self.on_object_changed: Callable[[str], None] | None = None
         self._snapshot: Snapshot | None = None
         self.revision = 0
 
@@ -169,6 +173,10 @@ class Store:
     def get_object(self, source: str, namespace: str, name: str) -> KubeObject | None:
         return self._objects.get((source, namespace, name))
 
+    def references(self) -> set[Reference]:
+        """Every object some mapping looked at."""
+        return set(self._dependents)
+
     def find(self, ref: Reference) -> KubeObject | None:
         """The stored object a reference points at, whatever version it was read with."""
         group = ref.api_version.rpartition("/")[0]
@@ -197,6 +205,8 @@ class Store:
         changes = self._set_outcome(key, outcome)
         changes += self._remap_dependents(source, obj)
         self._publish(changes)
+        if self.on_object_changed:
+            self.on_object_changed(source)
         return changes
 
     def replace(
@@ -229,6 +239,8 @@ class Store:
             self._keep(key, obj)
             changes += self._set_outcome(key, self._map(source, obj))
             changes += self._remap_dependents(source, obj)
+        if self.on_object_changed:
+            self.on_object_changed(source)
         if quiet and changes:
             self._notify(Resync(self.revision))
             return changes
@@ -255,6 +267,20 @@ class Store:
             del self._availability[target]
 
     # -- internals -------------------------------------------------------------------------
+
+    def _track_references(
+        self, key: ObjectKey, dropped: set[Reference], added: set[Reference]
+    ) -> None:
+        before = len(self._dependents)
+        for ref in dropped:
+            dependents = self._dependents.get(ref, set())
+            dependents.discard(key)
+            if not dependents:
+                self._dependents.pop(ref, None)
+        for ref in added:
+            self._dependents.setdefault(ref, set()).add(key)
+        if self.on_references_changed and (dropped or len(self._dependents) != before):
+            self.on_references_changed()
 
     def _keep(self, key: ObjectKey, obj: KubeObject) -> None:
         self._objects[key] = obj
@@ -289,10 +315,10 @@ class Store:
         previous = self._outcomes.pop(key, None)
         if outcome is not None:
             self._outcomes[key] = outcome
-        for ref in previous.depends_on if previous else ():
-            self._dependents.get(ref, set()).discard(key)
-        for ref in outcome.depends_on if outcome else ():
-            self._dependents.setdefault(ref, set()).add(key)
+        old_refs = set(previous.depends_on) if previous else set()
+        new_refs = set(outcome.depends_on) if outcome else set()
+        if old_refs != new_refs:
+            self._track_references(key, old_refs - new_refs, new_refs - old_refs)
         old = previous.items if previous and previous.verdict is Verdict.SHOWN else ()
         new = outcome.items if outcome and outcome.verdict is Verdict.SHOWN else ()
         if old == new:

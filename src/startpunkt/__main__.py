@@ -1,0 +1,3 @@
+from startpunkt.cli import run
+
+run()

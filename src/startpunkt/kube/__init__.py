@@ -1,0 +1,1 @@
+"""Talking to the Kubernetes API: connection, discovery, and list+watch reflectors."""

@@ -1,0 +1,183 @@
+"""A small asynchronous Kubernetes API client: JSON GETs, watch streams and API discovery.
+
+Everything Startpunkt does against the API is read-only, so this is all it needs. Errors keep
+the fields callers branch on (status, reason, Retry-After) and never carry response bodies
+beyond the API server's own short message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from startpunkt.model import ResourceKind
+
+log = logging.getLogger(__name__)
+
+JSONObject = dict[str, Any]
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, reason: str, message: str, retry_after: float | None = None
+    ) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.retry_after = retry_after
+
+    @property
+    def gone(self) -> bool:
+        return self.status == 410
+
+    @classmethod
+    def from_status(cls, status: Mapping[str, Any]) -> ApiError:
+        """From a `Status` object, as sent in a watch ERROR event."""
+        return cls(
+            int(status.get("code") or 500),
+            str(status.get("reason") or "Error"),
+            str(status.get("message") or "")[:500],
+        )
+
+
+async def _error(response: httpx.Response) -> ApiError:
+    try:
+        body = json.loads(await response.aread())
+    except (ValueError, httpx.HTTPError):
+        body = {}
+    retry_after: float | None = None
+    if value := response.headers.get("Retry-After"):
+        try:
+            retry_after = max(0.0, float(value))
+        except ValueError:
+            retry_after = None
+    body = body if isinstance(body, dict) else {}
+    return ApiError(
+        response.status_code,
+        str(body.get("reason") or response.reason_phrase),
+        str(body.get("message") or "")[:500],
+        retry_after,
+    )
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+        self.requests = 0  # every request sent, for the idle-cost benchmark and metrics
+
+    async def get(self, path: str, params: Mapping[str, str | int] | None = None) -> JSONObject:
+        self.requests += 1
+        response = await self._client.get(path, params=params)
+        if response.status_code >= 400:
+            raise await _error(response)
+        body = response.json()
+        if not isinstance(body, dict):
+            raise ApiError(502, "BadResponse", f"GET {path} did not return a JSON object")
+        return body
+
+    async def watch(
+        self,
+        path: str,
+        params: Mapping[str, str | int],
+        inactivity: float,
+        opened: Callable[[], None] | None = None,
+    ) -> AsyncIterator[JSONObject]:
+        """The events of one watch request, until the server ends it.
+
+        `inactivity` bounds the wait for every chunk, so a silently dead connection is noticed;
+        `opened` is called once the server has accepted the request.
+        """
+        self.requests += 1
+        timeout = httpx.Timeout(10.0, read=inactivity)
+        async with self._client.stream("GET", path, params=params, timeout=timeout) as response:
+            if response.status_code >= 400:
+                raise await _error(response)
+            if opened is not None:
+                opened()
+            async for line in response.aiter_lines():
+                if not line.strip():
+                    continue
+                try:
+                    event = json.loads(line)
+                except ValueError as e:
+                    raise ApiError(502, "BadResponse", "malformed watch event") from e
+                if isinstance(event, dict):
+                    yield event
+
+
+def collection_path(kind: ResourceKind, namespace: str | None) -> str:
+    base = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+    if namespace and kind.namespaced:
+        return f"{base}/namespaces/{namespace}/{kind.plural}"
+    return f"{base}/{kind.plural}"
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    kind: ResourceKind
+    verbs: frozenset[str]
+
+
+class Discovery:
+    """Which versions and resources the API server serves; cached briefly.
+
+    Optional APIs (Istio, OpenShift, Gateway API) may be installed or removed at any time, so
+    answers expire and absent groups are asked again later.
+    """
+
+    def __init__(self, api: Api, ttl: float = 30.0) -> None:
+        self._api = api
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, list[JSONObject] | None]] = {}
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    async def _resources(self, group_version: str) -> list[JSONObject] | None:
+        cached = self._cache.get(group_version)
+        if cached and time.monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        path = f"/apis/{group_version}" if "/" in group_version else f"/api/{group_version}"
+        try:
+            body = await self._api.get(path)
+            resources = [r for r in body.get("resources") or () if isinstance(r, dict)]
+        except ApiError as e:
+            if e.status not in (404, 503):
+                raise
+            resources = None  # not served (503: an aggregated API that is down)
+        self._cache[group_version] = (time.monotonic(), resources)
+        return resources
+
+    async def resolve(self, candidates: tuple[ResourceKind, ...]) -> ResourceKind | None:
+        """The first candidate the server serves (by group, version and plural), or None."""
+        for kind in candidates:
+            resources = await self._resources(kind.api_version)
+            if resources is None:
+                continue
+            for resource in resources:
+                if resource.get("name") == kind.plural:
+                    return kind
+        return None
+
+    async def find_kind(self, api_version: str, kind: str) -> ResourceKind | None:
+        """Kind -> resource by asking the server (no `kind + "s"` guessing)."""
+        resources = await self._resources(api_version)
+        for resource in resources or ():
+            if resource.get("kind") == kind and "/" not in str(resource.get("name", "")):
+                group, _, version = api_version.rpartition("/")
+                return ResourceKind(
+                    group=group,
+                    version=version,
+                    plural=str(resource["name"]),
+                    kind=kind,
+                    label=kind,
+                    namespaced=bool(resource.get("namespaced", True)),
+                )
+        return None

@@ -1,0 +1,48 @@
+"""Watch health as Prometheus metrics, read from the reflectors' status at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from startpunkt.kube.reflector import ReflectorState, ReflectorStatus
+
+
+class WatchCollector(Collector):
+    def __init__(self, statuses: Callable[[], Sequence[ReflectorStatus]]) -> None:
+        self._statuses = statuses
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        labels = ["source", "namespace"]
+        state = GaugeMetricFamily(
+            "startpunkt_watch_state",
+            "1 for the state each reflector is in",
+            labels=[*labels, "state"],
+        )
+        events = CounterMetricFamily(
+            "startpunkt_watch_events", "Watch events received", labels=[*labels, "type"]
+        )
+        reconnects = CounterMetricFamily(
+            "startpunkt_watch_reconnects", "Watch reconnect attempts", labels=labels
+        )
+        relists = CounterMetricFamily(
+            "startpunkt_watch_relists", "Relists after an expired resource version", labels=labels
+        )
+        last_event = GaugeMetricFamily(
+            "startpunkt_watch_last_event_timestamp_seconds",
+            "Unix time of the last watch event",
+            labels=labels,
+        )
+        for status in self._statuses():
+            scope = [status.source, status.namespace or ""]
+            for candidate in ReflectorState:
+                state.add_metric([*scope, candidate.value], float(status.state is candidate))
+            for kind, count in sorted(status.events.items()):
+                events.add_metric([*scope, kind], count)
+            reconnects.add_metric(scope, status.reconnects)
+            relists.add_metric(scope, status.relists)
+            if status.last_event is not None:
+                last_event.add_metric(scope, status.last_event)
+        yield from (state, events, reconnects, relists, last_event)

@@ -1,0 +1,169 @@
+"""Runs the reflectors: one per enabled source and namespace scope, plus the objects mappings
+refer to (urlFrom targets, Gateways, EndpointSlices), all as tasks of the runtime's TaskGroup."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from startpunkt.aio import forever
+from startpunkt.config import Settings
+from startpunkt.kube.api import Api, Discovery
+from startpunkt.kube.reflector import Reflector, ReflectorState
+from startpunkt.model import Reference, ResourceKind
+from startpunkt.sources import GATEWAY_KINDS, SOURCES
+from startpunkt.store import Store
+
+log = logging.getLogger(__name__)
+
+ENDPOINTSLICE_KINDS = tuple(
+    ResourceKind("discovery.k8s.io", version, "endpointslices", "EndpointSlice", "EndpointSlice")
+    for version in ("v1", "v1beta1")
+)
+GATEWAY_SOURCE = "gateway"
+ENDPOINTSLICE_SOURCE = "endpointslice"
+REFERENCE_PREFIX = "ref:"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One reflector to run: what it reads and where."""
+
+    source: str
+    kinds: tuple[ResourceKind, ...]
+    namespace: str | None
+    dependency: bool = False  # read for other objects' sake, not shown itself
+
+
+def namespaces(settings: Settings) -> list[str | None]:
+    """`any: true` is one cluster-wide scope; otherwise one scope per listed namespace, so a
+    namespaced Role is enough."""
+    selector = settings.namespace_selector
+    if selector.any:
+        return [None]
+    return list(dict.fromkeys(selector.match_names))
+
+
+def plans(settings: Settings) -> list[Plan]:
+    scopes = namespaces(settings)
+    result = [
+        Plan(source.name, source.kinds, ns)
+        for source in SOURCES
+        if source.enabled(settings)
+        for ns in scopes
+    ]
+    enabled = {p.source for p in result}
+    if "httproute" in enabled:
+        result += [Plan(GATEWAY_SOURCE, GATEWAY_KINDS, ns, dependency=True) for ns in scopes]
+    if settings.availability.enabled and enabled & {"ingress", "httproute"}:
+        result += [
+            Plan(ENDPOINTSLICE_SOURCE, ENDPOINTSLICE_KINDS, ns, dependency=True) for ns in scopes
+        ]
+    return result
+
+
+def reference_source(ref: Reference) -> str:
+    return f"{REFERENCE_PREFIX}{ref}"
+
+
+class Watchers:
+    """Owns the reflectors; their tasks live in the caller's TaskGroup."""
+
+    def __init__(self, api: Api, store: Store, settings: Settings) -> None:
+        self._api = api
+        self._store = store
+        self._settings = settings
+        self._discovery = Discovery(api, ttl=settings.watch.absent_recheck)
+        self.reflectors: list[Reflector] = []
+        self._references: dict[Reference, tuple[Reflector, asyncio.Task[None]]] = {}
+        self._references_changed = asyncio.Event()
+        store.on_references_changed = self._references_changed.set
+
+    def _reflector(self, plan: Plan, field_selector: str | None = None) -> Reflector:
+        return Reflector(
+            self._api,
+            self._discovery,
+            self._store,
+            plan.source,
+            plan.kinds,
+            plan.namespace,
+            self._settings.watch,
+            field_selector=field_selector,
+            log_events=not plan.dependency,
+        )
+
+    def start(self, group: asyncio.TaskGroup) -> None:
+        log.info("Starting Kubernetes resource watchers")
+        all_plans = plans(self._settings)
+        if not namespaces(self._settings):
+            log.warning(
+                "namespaceSelector.any is false and matchNames is empty: nothing to watch. "
+                "List namespaces in startpunkt.namespaceSelector.matchNames"
+            )
+        for plan in all_plans:
+            reflector = self._reflector(plan)
+            self.reflectors.append(reflector)
+            group.create_task(forever(reflector.run()), name=reflector.name)
+        group.create_task(forever(self._follow_references(group)), name="reference watcher")
+        log.info(
+            "Started %d Kubernetes resource watchers",
+            sum(1 for p in all_plans if not p.dependency),
+        )
+
+    async def _follow_references(self, group: asyncio.TaskGroup) -> None:
+        """Keeps one narrow reflector per object a mapping refers to (urlFrom targets)."""
+        while True:
+            await self._references_changed.wait()
+            self._references_changed.clear()
+            wanted = {
+                ref for ref in self._store.references() if ref.kind != "Gateway"
+            }  # Gateways are watched whole
+            for ref in [r for r in self._references if r not in wanted]:
+                reflector, task = self._references.pop(ref)
+                task.cancel()
+                self._store.replace(reflector.status.source, [])
+            for ref in wanted - self._references.keys():
+                follower = await self._reference_reflector(ref)
+                if follower is None:
+                    continue
+                task = group.create_task(follower.run(), name=follower.name)
+                self._references[ref] = (follower, task)
+
+    async def _reference_reflector(self, ref: Reference) -> Reflector | None:
+        try:
+            kind = await self._discovery.find_kind(ref.api_version, ref.kind)
+        except Exception as e:  # discovery trouble must not stop reference tracking
+            log.warning("Cannot resolve %s for urlFrom: %s", ref, e)
+            return None
+        if kind is None:
+            log.warning("urlFrom refers to %s, which this cluster does not serve", ref)
+            return None
+        plan = Plan(reference_source(ref), (kind,), ref.namespace, dependency=True)
+        return self._reflector(plan, field_selector=f"metadata.name={ref.name}")
+
+    def stopping(self) -> None:
+        log.info("Stopping Kubernetes resource watchers")
+
+    def stopped(self) -> None:
+        log.info("Kubernetes resource watchers stopped")
+
+    def ready(self) -> bool:
+        """Every source has been listed once, or its API is absent."""
+        return all(
+            r.status.synced_once or r.status.state is ReflectorState.ABSENT for r in self.reflectors
+        )
+
+    def statuses(self) -> list[Any]:
+        return [r.status for r in self.reflectors] + [
+            r.status for r, _ in self._references.values()
+        ]
+
+    def status_json(self) -> Mapping[str, Any]:
+        return {
+            "watching": True,
+            "ready": self.ready(),
+            "sources": [s.as_json() for s in self.statuses()],
+        }

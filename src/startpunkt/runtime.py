@@ -1,0 +1,190 @@
+"""Wires the process together. One TaskGroup owns every long-running task: the HTTP server,
+the reflectors (or the manifests poller), and the availability checker. If any of them fails,
+all stop and the process exits, so a pod never serves a store that silently stopped changing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import uvicorn
+from prometheus_client import CollectorRegistry
+
+from startpunkt import __version__
+from startpunkt.aio import forever
+from startpunkt.checking import Checker
+from startpunkt.config import Settings
+from startpunkt.events import Hub
+from startpunkt.kube.api import Api
+from startpunkt.kube.connection import Connection
+from startpunkt.kube.health import WatchCollector
+from startpunkt.kube.listing import Lister
+from startpunkt.kube.watching import ENDPOINTSLICE_SOURCE, Watchers
+from startpunkt.manifests import ManifestsDirectory
+from startpunkt.model import Outcome
+from startpunkt.sources import SOURCES, map_object
+from startpunkt.sources.base import MappingContext
+from startpunkt.store import KubeObject, Store
+from startpunkt.web.app import create_app
+from startpunkt.web.context import WebContext
+
+log = logging.getLogger(__name__)
+
+# Bounds a shutdown with open event streams: they are closed first, so this is a safety net.
+GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    manifests: Path | None = None
+    connection: Connection | None = None
+
+
+class _Stopped(Exception):
+    """The HTTP server has finished: time for everything else to stop too."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, plus closing every event stream as soon as shutdown begins."""
+
+    def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
+        super().__init__(config)
+        self._hub = hub
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        log.info("Shutting down")
+        self._hub.close()
+        super().handle_exit(sig, frame)
+
+
+def build_store(settings: Settings) -> Store:
+    """The store with every source's mapper; mappings look up references in the store itself."""
+    by_name = {source.name: source for source in SOURCES}
+    store: Store
+
+    def mapper(source: str, obj: KubeObject) -> Outcome | None:
+        found = by_name.get(source)
+        return map_object(found, obj, context) if found else None
+
+    store = Store(mapper, precedence={s.name: i for i, s in enumerate(SOURCES)})
+    context = MappingContext(settings, lookup=store.find)
+    return store
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """Binds before anything else starts, so a busy port is a clear error, not a crash."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(settings: Settings, options: Options, sock: socket.socket) -> None:
+    store = build_store(settings)
+    realtime = settings.realtime
+    hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
+    registry = CollectorRegistry()
+    checker = Checker(settings, store, registry=registry) if settings.availability.enabled else None
+    ctx = WebContext(
+        settings=settings, store=store, hub=hub, registry=registry, version=__version__
+    )
+
+    watchers: Watchers | None = None
+    manifests: ManifestsDirectory | None = None
+    api: Api | None = None
+    client = None
+    if options.manifests is not None:
+        manifests = ManifestsDirectory(options.manifests, store, settings)
+        manifests.load()
+        ctx.ready = lambda: manifests is not None and manifests.synced
+        ctx.sources_status = manifests.status_json
+    else:
+        assert options.connection is not None
+        log.info(
+            "Connecting to %s at %s", options.connection.description, options.connection.server
+        )
+        client = options.connection.client(_api_timeout())
+        api = Api(client)
+        if settings.watch.enabled:
+            watchers = Watchers(api, store, settings)
+            registry.register(WatchCollector(watchers.statuses))
+            ctx.ready, ctx.sources_status = watchers.ready, watchers.status_json
+        else:
+            lister = Lister(api, store, settings)
+            registry.register(WatchCollector(lambda: [r.status for r in lister.reflectors]))
+            ctx.ready, ctx.sources_status, ctx.refresh = (
+                lister.ready,
+                lister.status_json,
+                lister.refresh,
+            )
+    if checker is not None:
+        store.on_object_changed = _readiness_hook(checker)
+
+    config = uvicorn.Config(
+        create_app(ctx),
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        lifespan="off",
+    )
+    server = _Server(config, hub)
+    host, port = sock.getsockname()[:2]
+    try:
+        async with asyncio.TaskGroup() as group:
+            if manifests is not None:
+                group.create_task(forever(manifests.run()), name="manifests poller")
+            if watchers is not None:
+                watchers.start(group)
+            elif api is not None:
+                group.create_task(_first_listing(ctx), name="first listing")
+            if checker is not None:
+                group.create_task(forever(checker.run()), name="availability checker")
+            group.create_task(_serve(server, sock, watchers), name="http server")
+            log.info("Startpunkt %s is serving http://%s:%d/", __version__, _display(host), port)
+    except* _Stopped:
+        pass
+    finally:
+        hub.close()
+        if client is not None:
+            await client.aclose()
+        if watchers is not None:
+            watchers.stopped()
+
+
+async def _first_listing(ctx: WebContext) -> None:
+    await ctx.refresh()
+
+
+def _readiness_hook(checker: Checker) -> Any:
+    def changed(source: str) -> None:
+        if source == ENDPOINTSLICE_SOURCE:
+            checker.readiness_changed()
+
+    return changed
+
+
+def _display(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
+
+
+def _api_timeout() -> Any:
+    import httpx  # noqa: PLC0415  (only the cluster mode needs it here)
+
+    return httpx.Timeout(30.0, connect=10.0)
+
+
+async def _serve(server: _Server, sock: socket.socket, watchers: Watchers | None) -> None:
+    await server.serve(sockets=[sock])
+    if watchers is not None:
+        watchers.stopping()
+    raise _Stopped

@@ -1,0 +1,119 @@
+"""The mapping shared by kinds that become apps through annotations (Ingress, Route, ...).
+
+Each kind contributes only what differs: where it says it is served (`derive`), the Services
+behind it, and, for Ingress, a class filter. Everything else (dialects, enable rules, url override,
+protocol/port/rootPath, probe settings, the verdict) is the same for all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from startpunkt.config import SourceSwitch
+from startpunkt.model import Item, Outcome, ResourceKind
+from startpunkt.sources import annotations as ann
+from startpunkt.sources import urls
+from startpunkt.sources.apps import (
+    Meta,
+    conclude,
+    explicit_url,
+    guarded,
+    make_application,
+    read_display,
+)
+from startpunkt.sources.base import KubeObject, MappingContext
+from startpunkt.sources.fields import Trace, section
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a resource says its app is served."""
+
+    scheme: str
+    host: str
+    port: int | None = None
+    path: str = ""
+
+
+# (object, its spec, ...) -> the endpoint, or why there is none (the hidden reason)
+Derive = Callable[
+    [Mapping[str, Any], Mapping[str, Any], Meta, MappingContext, Trace], Endpoint | str
+]
+Backends = Callable[[Mapping[str, Any], str], tuple[str, ...]]
+Filter = Callable[[Mapping[str, Any], Meta, MappingContext], str | None]
+
+
+def _no_backends(_spec: Mapping[str, Any], _namespace: str) -> tuple[str, ...]:
+    return ()
+
+
+def enable_filter(value: bool | None, where: str, only_annotated: bool) -> str | None:
+    if value is False:
+        return f'disabled by {where}: "false"'
+    if only_annotated and value is not True:
+        return f"not annotated: add {ann.ENABLE_HINT}"
+    return None
+
+
+def map_annotated(
+    obj: KubeObject,
+    ctx: MappingContext,
+    *,
+    source: str,
+    kind: ResourceKind,
+    switch: SourceSwitch,
+    derive: Derive,
+    backends: Backends = _no_backends,
+    prefilter: Filter | None = None,
+) -> Outcome:
+    def run(meta: Meta, trace: Trace) -> Outcome:
+        enable, where = ann.enabled(None, meta.annotations, trace)
+        filtered = prefilter(obj, meta, ctx) if prefilter else None
+        filtered = filtered or enable_filter(enable, where, switch.only_annotated)
+
+        def build() -> tuple[Item, str | None]:
+            spec = section(obj, "spec")
+            display = read_display(meta, None, trace)
+            url, missing = _url(obj, spec, meta, ctx, trace, derive)
+            app = make_application(
+                source,
+                meta,
+                display,
+                display.name or meta.name,
+                url,
+                spec=None,
+                trace=trace,
+                enabled=enable is True or (enable is None and not switch.only_annotated),
+                backend_services=backends(spec, meta.namespace),
+            )
+            return app, missing
+
+        return conclude(meta.ref, trace, filtered, build)
+
+    return guarded(kind, obj, run)
+
+
+def _url(
+    obj: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    meta: Meta,
+    ctx: MappingContext,
+    trace: Trace,
+    derive: Derive,
+) -> tuple[str | None, str | None]:
+    """(url, None) or (None, why there is none). The url annotation replaces derivation."""
+    if found := meta.annotations.first("url"):
+        key, value = found
+        return explicit_url(value, key, meta, ctx.settings.default_protocol, trace), None
+    endpoint = derive(obj, spec, meta, ctx, trace)
+    if isinstance(endpoint, str):
+        return None, endpoint
+    scheme = ann.protocol(meta.annotations, trace) or endpoint.scheme
+    port = ann.port(meta.annotations, trace) or endpoint.port
+    return urls.build(scheme, endpoint.host, port, endpoint.path), None
+
+
+def service_name(namespace: str, name: object) -> str | None:
+    return f"{namespace}/{name}" if urls.is_hostname(name) else None

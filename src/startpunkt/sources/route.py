@@ -1,0 +1,75 @@
+"""route.openshift.io/v1 Route -> Application: https when `spec.tls` is set, host, path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from startpunkt.model import Outcome, ResourceKind
+from startpunkt.sources import annotated, urls
+from startpunkt.sources.apps import Meta
+from startpunkt.sources.base import KubeObject, MappingContext, Source
+from startpunkt.sources.fields import Trace, as_map, as_str, dicts, show
+
+NAME = "route"
+KINDS = (ResourceKind("route.openshift.io", "v1", "routes", "Route", "Route"),)
+NO_HOST = "no host in spec.host; set startpunkt.ullberg.us/url"
+
+
+def _host(obj: Mapping[str, Any], spec: Mapping[str, Any]) -> str | None:
+    # OpenShift fills spec.host when it generates one; status.ingress[].host covers older routers
+    if host := as_str(spec.get("host")):
+        return host
+    for ingress in dicts(as_map(obj.get("status")).get("ingress")):
+        if host := as_str(ingress.get("host")):
+            return host
+    return None
+
+
+def derive(
+    obj: Mapping[str, Any],
+    spec: Mapping[str, Any],
+    meta: Meta,
+    ctx: MappingContext,
+    trace: Trace,
+) -> annotated.Endpoint | str:
+    host = _host(obj, spec)
+    if host is None:
+        return NO_HOST
+    if not urls.is_hostname(host):
+        trace.note(f"spec.host {show(host)} is not a host name")
+        return NO_HOST
+    scheme = "https" if isinstance(spec.get("tls"), Mapping) else "http"
+    path = as_str(spec.get("path")) or ""
+    return annotated.Endpoint(scheme, host, None, path)
+
+
+def backends(spec: Mapping[str, Any], namespace: str) -> tuple[str, ...]:
+    targets = [as_map(spec.get("to")), *dicts(spec.get("alternateBackends"))]
+    found = (
+        annotated.service_name(namespace, target.get("name"))
+        for target in targets
+        if target.get("kind", "Service") == "Service"
+    )
+    return tuple(name for name in found if name)
+
+
+def map_route(obj: KubeObject, ctx: MappingContext) -> Outcome:
+    return annotated.map_annotated(
+        obj,
+        ctx,
+        source=NAME,
+        kind=KINDS[0],
+        switch=ctx.settings.openshift,
+        derive=derive,
+        backends=backends,
+    )
+
+
+SOURCE = Source(
+    name=NAME,
+    kinds=KINDS,
+    map=map_route,
+    enabled=lambda settings: settings.openshift.enabled,
+    produces="applications",
+)

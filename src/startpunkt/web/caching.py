@@ -1,0 +1,75 @@
+"""Encoded JSON responses with strong ETags, built once per store snapshot.
+
+Every page load asks for the same few documents (all apps, the apps of a tag set, the
+bookmarks); between two store changes they are identical, so each is encoded once and the bytes
+are shared. An entry is valid for one `Snapshot` object: the store builds a new one whenever
+anything visible moved, including probe details (latency, last check) that do not bump the
+revision, which is why the ETag carries a hash of the body and not just the revision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from startpunkt.store import Snapshot
+from startpunkt.web.errors import dumps
+
+JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    body: bytes
+    etag: str
+
+
+def encoded(value: Any, revision: int | None = None) -> Encoded:
+    body = dumps(value)
+    digest = hashlib.blake2b(body, digest_size=8).hexdigest()
+    tag = f'"r{revision}-{digest}"' if revision is not None else f'"{digest}"'
+    return Encoded(body, tag)
+
+
+class SnapshotCache:
+    """At most `size` encoded documents, least recently used dropped first."""
+
+    def __init__(self, size: int = 128) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, tuple[Snapshot, Encoded]] = OrderedDict()
+
+    def get(self, snapshot: Snapshot, key: Hashable, build: Callable[[Snapshot], Any]) -> Encoded:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is snapshot:
+            self._entries.move_to_end(key)
+            return entry[1]
+        result = encoded(build(snapshot), snapshot.revision)
+        self._entries[key] = (snapshot, result)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return result
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _matches(header: str, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 §13.1.2): `W/` is ignored."""
+    if header.strip() == "*":
+        return True
+    return any(candidate.strip().removeprefix("W/") == etag for candidate in header.split(","))
+
+
+def conditional(request: Request, doc: Encoded, headers: dict[str, str] | None = None) -> Response:
+    """200 with the body, or 304 when the client already has this version."""
+    out = {"ETag": doc.etag, "Cache-Control": "no-cache", **(headers or {})}
+    if (inm := request.headers.get("if-none-match")) is not None and _matches(inm, doc.etag):
+        return Response(status_code=304, headers=out)
+    return Response(doc.body, headers=out, media_type=JSON_TYPE)

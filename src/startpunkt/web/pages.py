@@ -1,0 +1,272 @@
+"""The server-rendered start page, the diagnostics page, icons and the theme stylesheet.
+
+Everything here works without JavaScript: the page is complete HTML, groups collapse with
+`<details>`, tags are links. `statics/app.js` adds live updates, search and settings on top.
+Every page goes out with a strict Content-Security-Policy (no inline script or style), so the
+names and descriptions that come from cluster objects can never run code even if escaping were
+ever got wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from startpunkt import __version__
+from startpunkt.shapes import tag_set
+from startpunkt.web import icons, theme, translations, views
+from startpunkt.web.context import WebContext
+from startpunkt.web.translations import Translator
+
+HERE = Path(__file__).parent
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' https: http: data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+# an SVG opened on its own must not run anything either
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+# first path segments that are never a tag list
+RESERVED = frozenset(
+    {
+        "api",
+        "statics",
+        "icons",
+        "livez",
+        "readyz",
+        "metrics",
+        "diagnostics",
+        "theme.css",
+        "favicon.ico",
+        "robots.txt",
+        "q",
+    }
+)
+COOKIE_AGE = 365 * 24 * 3600
+
+_env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _language(request: Request, ctx: WebContext) -> tuple[str, str | None]:
+    """The language to render in, and the value to store in the cookie (if `?lang=` asked)."""
+    asked = request.query_params.get("lang")
+    chosen = translations.choose(
+        asked,
+        request.cookies.get(translations.COOKIE),
+        request.headers.get("accept-language"),
+        ctx.settings.default_language,
+    )
+    return chosen, chosen if asked else None
+
+
+def _render(
+    request: Request,
+    ctx: WebContext,
+    template: str,
+    status_code: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    language, remember = _language(request, ctx)
+    t = Translator(language)
+    web = ctx.settings.web
+    html = _env.get_template(template).render(
+        t=t,
+        lang=language,
+        languages=translations.SUPPORTED,
+        title=web.title,
+        version=ctx.version or __version__,
+        asset_version=_asset_version(ctx),
+        path=request.url.path,
+        **values,
+    )
+    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    if remember:
+        response.set_cookie(
+            translations.COOKIE, remember, max_age=COOKIE_AGE, samesite="lax", httponly=True
+        )
+    return response
+
+
+def _asset_version(ctx: WebContext) -> str:
+    return hashlib.sha256(f"{ctx.version}{__version__}".encode()).hexdigest()[:10]
+
+
+def _script_json(value: object) -> str:
+    """JSON to embed in a `<script type="application/json">`: nothing in it can end the element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def _page_data(ctx: WebContext, wanted: frozenset[str], revision: int) -> str:
+    web = ctx.settings.web
+    data = {
+        "tags": sorted(wanted),
+        "showAllOnRoot": web.show_all_on_root,
+        "realtime": ctx.settings.realtime.enabled,
+        "refreshInterval": web.refresh_interval,
+        "revision": revision,
+    }
+    return _script_json(data)
+
+
+def _i18n_json(language: str) -> str:
+    return _script_json(translations.bundle(language))
+
+
+async def _home(request: Request, ctx: WebContext, tag_path: str) -> Response:
+    await ctx.refresh()
+    snapshot = ctx.store.snapshot()
+    language, _ = _language(request, ctx)
+    t = Translator(language)
+    wanted = tag_set(tag_path) | tag_set(request.query_params.get("tags"))
+    web = ctx.settings.web
+    apps = views.visible_apps(snapshot.applications, wanted, web.show_all_on_root)
+    app_groups = views.groups("app", views.app_cards(apps, snapshot.availability, t))
+    mark_groups = views.groups("bookmark", views.bookmark_cards(snapshot.bookmarks, t))
+    return _render(
+        request,
+        ctx,
+        "index.html",
+        app_groups=app_groups,
+        bookmark_groups=mark_groups,
+        chips=views.tag_chips(snapshot.applications, wanted),
+        wanted=sorted(wanted),
+        search_engine=icons.safe_url(web.search_engine) or "",
+        page_data=_page_data(ctx, wanted, snapshot.revision),
+        i18n_json=_i18n_json(language),
+        any_items=bool(snapshot.applications or snapshot.bookmarks),
+    )
+
+
+async def _diagnostics(request: Request, ctx: WebContext) -> Response:
+    await ctx.refresh()
+    rows = views.outcome_rows(ctx.store.outcomes())
+    counts = views.verdict_counts(rows)
+    verdict = request.query_params.get("verdict", "")
+    if verdict in counts:
+        rows = [r for r in rows if r.verdict == verdict]
+    else:
+        verdict = ""
+    return _render(request, ctx, "diagnostics.html", rows=rows, counts=counts, verdict=verdict)
+
+
+def _not_found(request: Request, ctx: WebContext) -> Response:
+    return _render(request, ctx, "not_found.html", status_code=404)
+
+
+def _icon(set_: str, name: str) -> Response:
+    body = icons.svg(set_, name)
+    if body is None:
+        return Response(
+            "no such icon",
+            status_code=404,
+            media_type="text/plain",
+            headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+    return Response(
+        body,
+        media_type="image/svg+xml",
+        headers={
+            "Cache-Control": icons.CACHE_CONTROL,
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": SVG_CSP,
+        },
+    )
+
+
+def _etagged(request: Request, body: str, media_type: str) -> Response:
+    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:20] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+class _Headers:
+    """Adds fixed headers to every response of a wrapped ASGI app (the static files)."""
+
+    def __init__(self, app: ASGIApp, headers: Mapping[str, str]) -> None:
+        self.app = app
+        self.raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def add(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self.raw]}
+            await send(message)
+
+        await self.app(scope, receive, add)
+
+
+def routes(ctx: WebContext) -> list[BaseRoute]:
+    theme_css = theme.stylesheet(ctx.settings.web.theme)
+
+    async def home(request: Request) -> Response:
+        return await _home(request, ctx, "")
+
+    async def tagged(request: Request) -> Response:
+        tag_path = str(request.path_params["tags"])
+        if tag_path.lower() in RESERVED:
+            return _not_found(request, ctx)
+        return await _home(request, ctx, tag_path)
+
+    async def diagnostics(request: Request) -> Response:
+        return await _diagnostics(request, ctx)
+
+    async def stylesheet(request: Request) -> Response:
+        return _etagged(request, theme_css, "text/css")
+
+    async def icon(request: Request) -> Response:
+        return _icon(str(request.path_params["set"]), str(request.path_params["name"]))
+
+    statics = StaticFiles(directory=HERE / "statics")
+    return [
+        Route("/", home, methods=["GET", "HEAD"], name="home"),
+        Route("/diagnostics", diagnostics, methods=["GET", "HEAD"], name="diagnostics"),
+        Route("/theme.css", stylesheet, methods=["GET", "HEAD"], name="theme"),
+        Route("/icons/{set}/{name}.svg", icon, methods=["GET", "HEAD"], name="icon"),
+        Mount(
+            "/statics",
+            app=_Headers(statics, {"X-Content-Type-Options": "nosniff"}),
+            name="statics",
+        ),
+        Route("/{tags}", tagged, methods=["GET", "HEAD"], name="tagged"),
+    ]

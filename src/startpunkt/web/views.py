@@ -1,0 +1,210 @@
+"""What the page templates render: cards, groups, tag chips and diagnostics rows.
+
+Pure functions from the store's values to plain view values. The page's JavaScript builds the
+same cards from the API's JSON (statics/app.js, `renderCard`), so every rule here (which URL may
+be a link, which icon, the group ids, the status text) has a twin there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from startpunkt.model import (
+    UNKNOWN,
+    Application,
+    Availability,
+    Bookmark,
+    Item,
+    Outcome,
+    sort_location,
+)
+from startpunkt.shapes import matches_tags
+from startpunkt.web import icons
+from startpunkt.web.translations import Translator
+
+Kind = Literal["app", "bookmark"]
+
+
+def fnv1a(text: str) -> str:
+    """A short stable id for a name (32-bit FNV-1a over UTF-8), the same in the JavaScript."""
+    value = 0x811C9DC5
+    for byte in text.encode("utf-8"):
+        value ^= byte
+        value = (value * 0x01000193) & 0xFFFFFFFF
+    return f"{value:08x}"
+
+
+def group_id(kind: Kind, group: str) -> str:
+    return f"g-{kind}-{fnv1a(group.lower())}"
+
+
+def status_title(t: Translator, availability: Availability) -> str:
+    state = t(f"status.{availability.state.value}")
+    if availability.status_code is None:
+        return state
+    if availability.latency_ms is None:
+        return t("status.detailsNoLatency", state=state, code=availability.status_code)
+    return t(
+        "status.details",
+        state=state,
+        code=availability.status_code,
+        latency=round(availability.latency_ms),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    kind: Kind
+    key: str
+    name: str
+    group: str
+    location: int
+    href: str | None  # a safe http(s) URL, or None: the card is not a link
+    url_text: str  # the URL as text, shown only when it cannot be a link
+    info: str
+    target_blank: bool
+    tags: tuple[str, ...]
+    icon: icons.Icon
+    status: str  # an Availability state, "" for bookmarks
+    status_text: str
+    status_title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    kind: Kind
+    id: str
+    name: str
+    cards: tuple[Card, ...]
+
+
+def card(item: Item, t: Translator, availability: Availability = UNKNOWN) -> Card:
+    is_app = isinstance(item, Application)
+    href = icons.safe_url(item.url)
+    return Card(
+        kind="app" if is_app else "bookmark",
+        key=item.key,
+        name=item.name,
+        group=item.group,
+        location=sort_location(item.location),
+        href=href,
+        url_text="" if href else (item.url or ""),
+        info=item.info or "",
+        target_blank=bool(item.target_blank),
+        tags=item.tags if isinstance(item, Application) else (),
+        icon=icons.resolve(
+            item.icon, item.name, item.icon_color if isinstance(item, Application) else None
+        ),
+        status=availability.state.value if is_app else "",
+        status_text=t(f"status.{availability.state.value}") if is_app else "",
+        status_title=status_title(t, availability) if is_app else "",
+    )
+
+
+def groups(kind: Kind, cards: Iterable[Card]) -> list[Group]:
+    """Sorted cards -> groups in order of first appearance, names compared case-insensitively."""
+    order: list[str] = []
+    members: dict[str, list[Card]] = {}
+    names: dict[str, str] = {}
+    for c in cards:
+        folded = c.group.lower()
+        if folded not in members:
+            order.append(folded)
+            members[folded] = []
+            names[folded] = c.group
+        members[folded].append(c)
+    return [Group(kind, group_id(kind, f), names[f], tuple(members[f])) for f in order]
+
+
+def visible_apps(
+    apps: Sequence[Application], wanted: frozenset[str], show_all_on_root: bool
+) -> list[Application]:
+    """The API's tag rule, plus the option to show everything when no tag is chosen."""
+    if not wanted and show_all_on_root:
+        return list(apps)
+    return [a for a in apps if matches_tags(a, wanted)]
+
+
+@dataclass(frozen=True, slots=True)
+class TagChip:
+    name: str
+    href: str
+    selected: bool
+
+
+def tag_chips(apps: Iterable[Application], wanted: frozenset[str]) -> list[TagChip]:
+    """Every tag in use; a chip's link toggles that tag in the current selection."""
+    spelled: dict[str, str] = {}
+    for app in apps:
+        for tag in app.tags:
+            spelled.setdefault(tag.casefold(), tag)
+    chips = []
+    for folded in sorted(spelled):
+        selection = wanted ^ {folded}
+        href = "/" + ",".join(sorted(selection)) if selection else "/"
+        chips.append(TagChip(spelled[folded], href, folded in wanted))
+    return chips
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedItem:
+    name: str
+    group: str
+    href: str | None
+    url_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRow:
+    kind: str
+    namespace: str
+    name: str
+    verdict: str
+    reason: str
+    notes: tuple[str, ...]
+    derived: tuple[DerivedItem, ...]
+
+
+def outcome_rows(outcomes: Iterable[Outcome]) -> list[OutcomeRow]:
+    rows = []
+    for o in outcomes:
+        derived = tuple(
+            DerivedItem(
+                i.name,
+                i.group,
+                icons.safe_url(i.url),
+                "" if icons.safe_url(i.url) else (i.url or ""),
+            )
+            for i in (o.derived or o.items)
+        )
+        rows.append(
+            OutcomeRow(
+                o.ref.kind,
+                o.ref.namespace,
+                o.ref.name,
+                o.verdict.value,
+                o.reason or "",
+                o.notes,
+                derived,
+            )
+        )
+    return rows
+
+
+def verdict_counts(rows: Iterable[OutcomeRow]) -> Mapping[str, int]:
+    counts = {"shown": 0, "hidden": 0, "rejected": 0}
+    for row in rows:
+        counts[row.verdict] = counts.get(row.verdict, 0) + 1
+    return counts
+
+
+def bookmark_cards(marks: Iterable[Bookmark], t: Translator) -> list[Card]:
+    return [card(m, t) for m in marks]
+
+
+def app_cards(
+    apps: Iterable[Application], availability: Mapping[str, Availability], t: Translator
+) -> list[Card]:
+    return [card(a, t, availability.get(a.key, UNKNOWN)) for a in apps]
