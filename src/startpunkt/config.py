@@ -178,28 +178,27 @@ class LegacyWebsocket(Section):
 
 
 class ThemeColors(Section):
-    body_bg_color: str
-    body_color: str
-    emphasis_color: str
-    text_primary_color: str
-    text_accent_color: str
+    """The light palette; each colour can be overridden on its own."""
+
+    body_bg_color: str = "#F8F6F1"
+    body_color: str = "#696969"
+    emphasis_color: str = "#000000"
+    text_primary_color: str = "#4C432E"
+    text_accent_color: str = "#AA9A73"
+
+
+class DarkThemeColors(ThemeColors):
+    # the original's code defaulted dark to the light values (a bug); these are its shipped ones
+    body_bg_color: str = "#232530"
+    body_color: str = "#696969"
+    emphasis_color: str = "#FAB795"
+    text_primary_color: str = "#FAB795"
+    text_accent_color: str = "#E95678"
 
 
 class Theme(Section):
-    light: ThemeColors = ThemeColors(
-        body_bg_color="#F8F6F1",
-        body_color="#696969",
-        emphasis_color="#000000",
-        text_primary_color="#4C432E",
-        text_accent_color="#AA9A73",
-    )
-    dark: ThemeColors = ThemeColors(
-        body_bg_color="#232530",
-        body_color="#696969",
-        emphasis_color="#FAB795",
-        text_primary_color="#FAB795",
-        text_accent_color="#E95678",
-    )
+    light: ThemeColors = ThemeColors()
+    dark: DarkThemeColors = DarkThemeColors()
 
 
 class GithubLink(Section):
@@ -272,14 +271,6 @@ def _set_path(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _env_value(raw: str) -> Any:
-    """Environment values are strings; YAML scalars give true/false/numbers their types."""
-    try:
-        return yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        return raw
-
-
 def _read_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -342,7 +333,8 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
 
     for name, raw in environ.items():
         if name in ENV_KEYS:
-            _set_path({"startpunkt": root}, ENV_KEYS[name], _env_value(raw))
+            # kept as text: validation converts "false", "90s", "a,b" like any file value
+            _set_path({"startpunkt": root}, ENV_KEYS[name], raw)
 
     try:
         settings = Settings.model_validate(root)

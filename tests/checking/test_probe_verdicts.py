@@ -14,6 +14,8 @@ from startpunkt import __version__
 from startpunkt.checking import ProbeOutcome, ProbeResult, make_transport, probe
 from startpunkt.model import State
 from startpunkt.store import ProbeTarget
+from tests.checking.helpers import HttpServer
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def check(transport: httpx.AsyncHTTPTransport, make_settings: Any) -> Any:
     [("/ok", 200), ("/slow", 200), ("/auth", 401), ("/forbidden", 403), ("/moved", 200)],
 )
 async def test_answers_in_the_accepted_set_are_up(
-    check: Any, server: Any, path: str, code: int
+    check: Any, server: HttpServer, path: str, code: int
 ) -> None:
     result = await check(server.url(path))
 
@@ -50,7 +52,7 @@ async def test_answers_in_the_accepted_set_are_up(
 
 @pytest.mark.parametrize(("path", "code"), [("/missing", 404), ("/error", 500)])
 async def test_not_found_and_server_errors_are_down(
-    check: Any, server: Any, path: str, code: int
+    check: Any, server: HttpServer, path: str, code: int
 ) -> None:
     result = await check(server.url(path))
 
@@ -59,7 +61,7 @@ async def test_not_found_and_server_errors_are_down(
 
 
 async def test_a_server_that_never_answers_is_down_after_the_timeout(
-    check: Any, server: Any
+    check: Any, server: HttpServer
 ) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -71,18 +73,14 @@ async def test_a_server_that_never_answers_is_down_after_the_timeout(
 
 
 @pytest.mark.parametrize("path", ["/no-head", "/head-501"])
-async def test_head_rejected_falls_back_to_get(
-    check: Any, server: Any, path: str
-) -> None:
+async def test_head_rejected_falls_back_to_get(check: Any, server: HttpServer, path: str) -> None:
     result = await check(server.url(path))
 
     assert (result.state, result.status_code) == (State.UP, 200)
     assert [r.method for r in server.requests(path)] == ["HEAD", "GET"]
 
 
-async def test_head_is_enough_when_the_server_supports_it(
-    check: Any, server: Any
-) -> None:
+async def test_head_is_enough_when_the_server_supports_it(check: Any, server: HttpServer) -> None:
     await check(server.url("/ok"))
 
     assert [r.method for r in server.requests("/ok")] == ["HEAD"]
@@ -90,7 +88,7 @@ async def test_head_is_enough_when_the_server_supports_it(
 
 @pytest.mark.parametrize("path", ["/loop", "/ping"])
 async def test_a_redirect_loop_is_down_after_max_redirects(
-    check: Any, server: Any, path: str
+    check: Any, server: HttpServer, path: str
 ) -> None:
     result = await check(server.url(path), max_redirects=3)
 
@@ -100,7 +98,7 @@ async def test_a_redirect_loop_is_down_after_max_redirects(
 
 
 async def test_with_max_redirects_zero_the_redirect_itself_is_judged(
-    check: Any, server: Any
+    check: Any, server: HttpServer
 ) -> None:
     result = await check(server.url("/loop"), max_redirects=0)
 
@@ -110,7 +108,7 @@ async def test_with_max_redirects_zero_the_redirect_itself_is_judged(
 
 @pytest.mark.parametrize(("path", "scheme"), [("/to-ftp", "ftp"), ("/to-js", "javascript")])
 async def test_redirects_to_other_schemes_are_refused(
-    check: Any, server: Any, path: str, scheme: str
+    check: Any, server: HttpServer, path: str, scheme: str
 ) -> None:
     result = await check(server.url(path))
 
@@ -119,7 +117,7 @@ async def test_redirects_to_other_schemes_are_refused(
 
 
 async def test_the_accepted_codes_of_the_target_replace_the_global_set(
-    check: Any, server: Any
+    check: Any, server: HttpServer
 ) -> None:
     assert (await check(server.url("/missing"), accepted=frozenset({404}))).state == "up"
     assert (await check(server.url("/ok"), accepted=frozenset({204}))).state == "down"
@@ -128,7 +126,7 @@ async def test_the_accepted_codes_of_the_target_replace_the_global_set(
 
 
 async def test_the_timeout_of_the_target_replaces_the_global_one(
-    check: Any, server: Any
+    check: Any, server: HttpServer
 ) -> None:
     patient = await check(server.url("/slow"), timeout=2.0)
     hasty = await check(server.url("/slow"), timeout=0.1)
@@ -137,17 +135,15 @@ async def test_the_timeout_of_the_target_replaces_the_global_one(
     assert (hasty.state, hasty.error) == (State.DOWN, "timed out after 0.1 s")
 
 
-async def test_the_server_sees_the_startpunkt_user_agent(
-    check: Any, server: Any
-) -> None:
+async def test_the_server_sees_the_startpunkt_user_agent(check: Any, server: HttpServer) -> None:
     await check(server.url("/ok"))
 
-    (request,) = server.requests("/ok")
+    (request) = server.requests("/ok")
     assert request.headers["user-agent"] == f"Startpunkt/{__version__} (availability check)"
 
 
 async def test_cookies_from_one_probe_are_not_sent_by_the_next(
-    check: Any, server: Any
+    check: Any, server: HttpServer
 ) -> None:
     await check(server.url("/set-cookie"))
     await check(server.url("/set-cookie"))
@@ -172,19 +168,11 @@ async def test_a_url_that_is_not_http_is_not_probed(check: Any) -> None:
     assert result.error == "not probed: only http and https URLs are checked (got smb:)"
 
 
-async def test_a_huge_body_is_not_read_to_the_end(
-    check: Any, server: Any
-) -> None:
+async def test_a_huge_body_is_not_read_to_the_end(check: Any, server: HttpServer) -> None:
     """The server would stream forever; the probe reads a few KiB and hangs up."""
     result = await check(server.url("/huge"), timeout=5.0)
 
     assert (result.state, result.status_code) == (State.UP, 200)
-    await _until(lambda: server.disconnects.get("/huge") == 1)
+    await eventually(lambda: server.disconnects.get("/huge") == 1, timeout=5, interval=0.01)
     # what the server managed to push into socket buffers, far from "forever"
     assert server.streamed < 64 * 1024 * 1024
-
-
-async def _until(predicate: Any) -> None:
-    async with asyncio.timeout(5):
-        while not predicate():
-            await asyncio.sleep(0.005)

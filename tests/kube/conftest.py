@@ -111,7 +111,12 @@ async def run_reflector() -> AsyncIterator[Callable[..., Reflector]]:
         if reflector is None:
             found = source_named(source)
             reflector = Reflector(
-                api, Discovery(api, ttl=0.2), store, source, found.kinds, namespace,
+                api,
+                Discovery(api, ttl=0.2),
+                store,
+                source,
+                found.kinds,
+                namespace,
                 settings.watch,
             )
         tasks.append(asyncio.get_running_loop().create_task(reflector.run()))

@@ -1,0 +1,223 @@
+"""The REST API: the original's `/api` read endpoints, served from the in-memory store.
+
+Nothing here talks to Kubernetes: every response is built from a store snapshot (after
+`ctx.refresh()`, which lists on demand only when watching is off). The documents every page load
+asks for are encoded once per snapshot and served with a strong ETag, so a reload that finds
+nothing new costs a 304.
+
+Differences from the original, each deliberate (spec §12 item 17):
+- an empty store is `200 {"groups": []}`, not 404;
+- errors are JSON bodies `{"error", "status"}`, also for unknown `/api` paths and methods;
+- tags can be given as `?tags=a,b`, which cannot collide with `ping`;
+- a malformed language is a 400, not a silent en-US;
+- `/api/apps` and `/api/bookmarks` carry the store `revision`, so a page can resume the event
+  stream from exactly its snapshot (`/api/updates/stream?lastEventId=<revision>`).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from startpunkt.model import Application, Outcome, Verdict
+from startpunkt.shapes import JSON, application, bookmark, grouped, matches_tags, tag_set
+from startpunkt.store import Snapshot
+from startpunkt.web import openapi, translations
+from startpunkt.web.caching import Encoded, SnapshotCache, conditional, encoded
+from startpunkt.web.context import WebContext
+from startpunkt.web.errors import error, unknown_api_path
+from startpunkt.web.params import BadParameter, wanted_tags
+
+LANGUAGE_FORMAT = r"^[a-z]{2}(-[A-Z]{2})?$"
+LANGUAGE = re.compile(LANGUAGE_FORMAT)
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def apps_document(snapshot: Snapshot, wanted: frozenset[str] | None) -> JSON:
+    apps: Iterable[Application] = snapshot.applications
+    if wanted is not None:
+        apps = (a for a in apps if matches_tags(a, wanted))
+    shapes = (application(a, snapshot.availability[a.key]) for a in apps)
+    return {**grouped(shapes, "applications"), "revision": snapshot.revision}
+
+
+def bookmarks_document(snapshot: Snapshot) -> JSON:
+    shapes = (bookmark(b) for b in snapshot.bookmarks)
+    return {**grouped(shapes, "bookmarks"), "revision": snapshot.revision}
+
+
+def diagnostic(outcome: Outcome) -> JSON:
+    """One object: what it became and why; `urls` are what it derived, shown or not."""
+    derived = (*outcome.items, *outcome.derived)
+    source = derived[0].key.split("/", 1)[0] if derived else None
+    urls = list(dict.fromkeys(item.url for item in derived if item.url))
+    return {
+        "source": source,
+        "kind": outcome.ref.kind,
+        "namespace": outcome.ref.namespace,
+        "name": outcome.ref.name,
+        "verdict": outcome.verdict.value,
+        "reason": outcome.reason,
+        "notes": list(outcome.notes),
+        "urls": urls,
+        "items": [item.key for item in outcome.items],
+    }
+
+
+def _ping(resource: str) -> Endpoint:
+    async def ping(request: Request) -> Response:
+        return PlainTextResponse(f"Pong from {resource} Resource")
+
+    return ping
+
+
+def _bad_parameter(endpoint: Endpoint) -> Endpoint:
+    @functools.wraps(endpoint)
+    async def checked(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except BadParameter as e:
+            return error(400, str(e))
+
+    return checked
+
+
+class Api:
+    def __init__(self, ctx: WebContext) -> None:
+        self.ctx = ctx
+        self.cache = SnapshotCache()
+        self.bundles: dict[str, Encoded] = {}
+        self.config = encoded(config_document(ctx))
+        self.theme = encoded(theme_document(ctx))
+        self.openapi = encoded(openapi.document(ctx.version))
+
+    async def snapshot(self) -> Snapshot:
+        await self.ctx.refresh()
+        return self.ctx.store.snapshot()
+
+    async def apps(self, request: Request) -> Response:
+        raw = request.path_params.get("tags", request.query_params.get("tags"))
+        wanted = wanted_tags(raw, self.ctx.settings.web.show_all_on_root)
+        snapshot = await self.snapshot()
+        doc = self.cache.get(snapshot, ("apps", wanted), lambda s: apps_document(s, wanted))
+        return conditional(request, doc)
+
+    async def app(self, request: Request) -> Response:
+        group = request.path_params["group"].casefold()
+        name = request.path_params["name"].casefold()
+        snapshot = await self.snapshot()
+        for app in snapshot.applications:
+            if app.group.casefold() == group and app.name.casefold() == name:
+                shape = application(app, snapshot.availability[app.key])
+                return conditional(request, encoded(shape, snapshot.revision))
+        return error(
+            404,
+            f"no application named {request.path_params['name']!r} "
+            f"in group {request.path_params['group']!r}",
+        )
+
+    async def bookmarks(self, request: Request) -> Response:
+        snapshot = await self.snapshot()
+        return conditional(request, self.cache.get(snapshot, ("bookmarks",), bookmarks_document))
+
+    async def diagnostics(self, request: Request) -> Response:
+        verdicts = {v.value for v in Verdict}
+        wanted = set(tag_set(request.query_params.get("verdict")))
+        if unknown := sorted(wanted - verdicts):
+            raise BadParameter(
+                f"verdict: unknown {', '.join(unknown)}; use any of {', '.join(sorted(verdicts))}"
+            )
+        await self.ctx.refresh()
+        outcomes = self.ctx.store.outcomes()
+        objects = [diagnostic(o) for o in outcomes if not wanted or o.verdict.value in wanted]
+        return conditional(request, encoded({"objects": objects}))
+
+    async def sources(self, request: Request) -> Response:
+        return conditional(request, encoded(dict(self.ctx.sources_status())))
+
+    async def translation(self, request: Request) -> Response:
+        language = request.path_params["language"]
+        if not LANGUAGE.match(language):
+            raise BadParameter(
+                f"language: {language!r} is not a language tag; use the form en or en-US "
+                f"({LANGUAGE_FORMAT})"
+            )
+        return self._bundle(request, language, None)
+
+    async def default_translation(self, request: Request) -> Response:
+        return self._bundle(request, None, request.headers.get("accept-language"))
+
+    def _bundle(self, request: Request, language: str | None, accept: str | None) -> Response:
+        chosen = translations.choose(language, None, accept, self.ctx.settings.default_language)
+        if chosen not in self.bundles:
+            self.bundles[chosen] = encoded(translations.bundle(chosen))
+        return conditional(request, self.bundles[chosen], {"Content-Language": chosen})
+
+    def fixed(self, doc_of: Callable[[Api], Encoded]) -> Endpoint:
+        async def serve(request: Request) -> Response:
+            return conditional(request, doc_of(self))
+
+        return serve
+
+
+def config_document(ctx: WebContext) -> JSON:
+    """The original's keys; `realtime.heartbeatInterval` is in milliseconds."""
+    web, realtime = ctx.settings.web, ctx.settings.realtime
+    return {
+        "config": {
+            "version": ctx.version,
+            "web": {
+                "showGithubLink": web.github_link.enabled,
+                "checkForUpdates": web.check_for_updates,
+                "title": web.title,
+                "refreshInterval": web.refresh_interval,
+                "searchEngine": web.search_engine,
+            },
+            "realtime": {
+                "enabled": realtime.enabled,
+                "heartbeatInterval": round(realtime.heartbeat_interval * 1000),
+            },
+            # the original's WebSocket channel does not exist here; EventSource replaces it
+            "websocket": {"enabled": False},
+        }
+    }
+
+
+def theme_document(ctx: WebContext) -> dict[str, Any]:
+    theme = ctx.settings.web.theme
+    return {
+        "light": theme.light.model_dump(by_alias=True),
+        "dark": theme.dark.model_dump(by_alias=True),
+    }
+
+
+def routes(ctx: WebContext) -> list[BaseRoute]:
+    api = Api(ctx)
+    get = ["GET"]
+    return [
+        Route("/api/apps", _bad_parameter(api.apps), methods=get),
+        Route("/api/apps/ping", _ping("Application"), methods=get),
+        Route("/api/apps/{tags}", _bad_parameter(api.apps), methods=get),
+        Route("/api/apps/{group}/{name}", api.app, methods=get),
+        Route("/api/bookmarks", api.bookmarks, methods=get),
+        Route("/api/bookmarks/ping", _ping("Bookmark"), methods=get),
+        Route("/api/config", api.fixed(lambda a: a.config), methods=get),
+        Route("/api/config/ping", _ping("Config"), methods=get),
+        Route("/api/theme", api.fixed(lambda a: a.theme), methods=get),
+        Route("/api/theme/ping", _ping("Theme"), methods=get),
+        Route("/api/i8n", api.default_translation, methods=get),
+        Route("/api/i8n/ping", _ping("I8n"), methods=get),
+        Route("/api/i8n/{language}", _bad_parameter(api.translation), methods=get),
+        Route("/api/diagnostics", _bad_parameter(api.diagnostics), methods=get),
+        Route("/api/sources", api.sources, methods=get),
+        Route("/api/openapi.json", api.fixed(lambda a: a.openapi), methods=get),
+        # last: anything else under /api is a JSON 404 (or 405), never the page
+        Route("/api", unknown_api_path, methods=None),
+        Route("/api/{path:path}", unknown_api_path, methods=None),
+    ]
