@@ -88,3 +88,12 @@ def kube_namespace(kube_cluster: KubeCluster, request: pytest.FixtureRequest) ->
     name = f"{stem}-{secrets.token_hex(3)}"
     kube_cluster.api.create_namespace(name)
     return name
+
+
+@pytest.fixture(scope="session")
+def crd_cluster(kube_cluster: KubeCluster) -> KubeCluster:
+    """`kube_cluster` with Startpunkt's CRDs installed."""
+    from tests.kubeobjects import install_crds  # noqa: PLC0415
+
+    install_crds(kube_cluster)
+    return kube_cluster

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
 from startpunkt.model import State
 from startpunkt.store import probe_target
-from tests.checking.helpers import Apps, HttpServer
+from tests.checking.helpers import Apps, HttpServer, Running
 from tests.waiting import eventually
 
 
 async def test_apps_sharing_a_url_share_one_probe_and_one_result(
-    apps: Apps, server: HttpServer, start_checker: Any
+    apps: Apps, server: HttpServer, start_checker: Callable[..., Running]
 ) -> None:
     apps.add("grafana", server.url("/ok?from=a"), health=server.url("/ok"))
     apps.add("grafana-alias", server.url("/ok?from=b"), namespace="other", health=server.url("/ok"))
@@ -28,7 +28,7 @@ async def test_apps_sharing_a_url_share_one_probe_and_one_result(
 
 
 async def test_a_new_app_is_probed_within_a_second(
-    apps: Apps, server: HttpServer, start_checker: Any
+    apps: Apps, server: HttpServer, start_checker: Callable[..., Running]
 ) -> None:
     apps.add("first", server.url("/ok"))
     start_checker(apps.store, interval=3600)
@@ -41,7 +41,7 @@ async def test_a_new_app_is_probed_within_a_second(
 
 
 async def test_an_app_deleted_mid_probe_gets_no_result_and_no_more_probes(
-    apps: Apps, server: HttpServer, start_checker: Any
+    apps: Apps, server: HttpServer, start_checker: Callable[..., Running]
 ) -> None:
     gated = apps.add("gated", server.url("/gate"))
     apps.add("steady", server.url("/flaky"))
@@ -60,7 +60,7 @@ async def test_an_app_deleted_mid_probe_gets_no_result_and_no_more_probes(
 
 
 async def test_a_removed_app_forgets_its_result_and_starts_unknown_when_added_again(
-    apps: Apps, server: HttpServer, start_checker: Any
+    apps: Apps, server: HttpServer, start_checker: Callable[..., Running]
 ) -> None:
     app = apps.add("wiki", server.url("/ok"))
     start_checker(apps.store, interval=3600)
@@ -76,7 +76,7 @@ async def test_a_removed_app_forgets_its_result_and_starts_unknown_when_added_ag
 
 
 async def test_no_more_probes_run_at_once_than_the_concurrency(
-    apps: Apps, server: HttpServer, start_checker: Any
+    apps: Apps, server: HttpServer, start_checker: Callable[..., Running]
 ) -> None:
     names = [f"app{i}" for i in range(7)]
     for i, name in enumerate(names):
@@ -89,7 +89,7 @@ async def test_no_more_probes_run_at_once_than_the_concurrency(
 
 
 async def test_cancelling_the_checker_stops_it_promptly_and_closes_its_connections(
-    apps: Apps, server: HttpServer, start_checker: Any
+    apps: Apps, server: HttpServer, start_checker: Callable[..., Running]
 ) -> None:
     apps.add("stuck", server.url("/hang"))
     running = start_checker(apps.store, timeout=30)
@@ -104,7 +104,7 @@ async def test_cancelling_the_checker_stops_it_promptly_and_closes_its_connectio
 
 
 async def test_a_disabled_checker_probes_nothing_and_never_returns(
-    apps: Apps, server: HttpServer, start_checker: Any
+    apps: Apps, server: HttpServer, start_checker: Callable[..., Running]
 ) -> None:
     apps.add("wiki", server.url("/ok"))
     running = start_checker(apps.store, enabled=False)
@@ -117,7 +117,7 @@ async def test_a_disabled_checker_probes_nothing_and_never_returns(
 
 
 async def test_an_app_with_probing_turned_off_is_not_probed(
-    apps: Apps, server: HttpServer, start_checker: Any
+    apps: Apps, server: HttpServer, start_checker: Callable[..., Running]
 ) -> None:
     apps.add("quiet", server.url("/missing"), probe=False)
     apps.add("loud", server.url("/ok"))
@@ -129,7 +129,7 @@ async def test_an_app_with_probing_turned_off_is_not_probed(
 
 
 async def test_an_app_with_a_health_url_is_judged_by_it(
-    apps: Apps, server: HttpServer, start_checker: Any
+    apps: Apps, server: HttpServer, start_checker: Callable[..., Running]
 ) -> None:
     apps.add("api", server.url("/missing"), health=server.url("/ok"))
     start_checker(apps.store)
@@ -139,7 +139,7 @@ async def test_an_app_with_a_health_url_is_judged_by_it(
 
 
 async def test_a_link_that_is_not_http_stays_unknown_and_says_why(
-    apps: Apps, start_checker: Any
+    apps: Apps, start_checker: Callable[..., Running]
 ) -> None:
     apps.add("nas", "smb://nas.local/share")
     start_checker(apps.store)

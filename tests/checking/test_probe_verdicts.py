@@ -138,7 +138,7 @@ async def test_the_timeout_of_the_target_replaces_the_global_one(
 async def test_the_server_sees_the_startpunkt_user_agent(check: Any, server: HttpServer) -> None:
     await check(server.url("/ok"))
 
-    (request) = server.requests("/ok")
+    (request,) = server.requests("/ok")
     assert request.headers["user-agent"] == f"Startpunkt/{__version__} (availability check)"
 
 

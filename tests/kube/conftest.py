@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,20 +16,6 @@ from startpunkt.runtime import build_store
 from startpunkt.sources import source_named
 from startpunkt.store import Change, Notice, Resync, Store
 from tests.kubecluster import KubeCluster
-
-CRDS = Path(__file__).parents[2] / "deploy" / "crds"
-
-
-def install_crds(cluster: KubeCluster) -> None:
-    for path in sorted(CRDS.glob("*.yaml")):
-        if "kustomization" not in path.name.lower():
-            cluster.api.apply_yaml(path)
-
-
-@pytest.fixture(scope="session")
-def crd_cluster(kube_cluster: KubeCluster) -> KubeCluster:
-    install_crds(kube_cluster)
-    return kube_cluster
 
 
 def settings_for(**sections: Any) -> Settings:
@@ -126,20 +111,6 @@ async def run_reflector() -> AsyncIterator[Callable[..., Reflector]]:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def application(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "startpunkt.ullberg.us/v1alpha4",
-        "kind": "Application",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"name": name.title(), "group": "Tests", "url": f"https://{name}.example", **spec},
-    }
-
-
-def app_path(namespace: str, name: str = "") -> str:
-    base = f"/apis/startpunkt.ullberg.us/v1alpha4/namespaces/{namespace}/applications"
-    return f"{base}/{name}" if name else base
 
 
 def store_for(settings: Settings) -> Store:

@@ -7,16 +7,9 @@ import logging
 import pytest
 
 from startpunkt.kube.reflector import ReflectorState
-from tests.kube.conftest import (
-    Recorder,
-    app_path,
-    application,
-    connection,
-    install_crds,
-    settings_for,
-    store_for,
-)
+from tests.kube.conftest import Recorder, connection, settings_for, store_for
 from tests.kubecluster import KubeCluster
+from tests.kubeobjects import app_path, application, install_crds
 from tests.waiting import eventually
 
 

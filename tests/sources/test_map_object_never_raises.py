@@ -78,70 +78,80 @@ SPEC_KEYS = [
     "alternateBackends", "hosts", "http", "hostnames", "parentRefs",
 ]  # fmt: skip
 
-hosts = st.sampled_from(["app.example.com", "*.example.com", "short", "", "Bad Host/x"])
-rule = st.fixed_dictionaries(
-    {},
-    optional={
-        "host": hosts | json_values,
-        "http": st.fixed_dictionaries(
-            {
-                "paths": st.lists(
-                    st.dictionaries(st.sampled_from(["path", "pathType", "backend"]), json_values),
-                    max_size=3,
-                )
-            }
-        )
-        | json_values,
-    },
+# mostly plausible values, so the deeper paths (URL building, lookups) are reached often
+plausible = st.sampled_from(
+    ["true", "Grafana", "https://app.example.com/x", "app.example.com", "10", "/root", "a,b"]
 )
+hosts = st.sampled_from(
+    ["app.example.com", "App.Example.com", "*.example.com", "short", "", "Bad Host/x"]
+)
+paths = st.dictionaries(
+    st.sampled_from(["path", "pathType", "backend"]),
+    st.sampled_from(["/", "/app", "/x(.*)", "Prefix", "ImplementationSpecific"]) | json_values,
+)
+rule = st.fixed_dictionaries(
+    {"host": hosts},
+    optional={"http": st.fixed_dictionaries({"paths": st.lists(paths, max_size=3)}) | json_values},
+)
+parent_refs = st.dictionaries(
+    st.sampled_from(["name", "namespace", "sectionName", "kind", "group", "port"]),
+    st.sampled_from(["gw", "https", "Gateway", 443]) | json_values,
+)
+url_from = st.dictionaries(
+    st.sampled_from(
+        ["apiVersion", "kind", "name", "namespace", "apiGroup", "property", "urlTemplate"]
+    ),
+    st.sampled_from(["v1", "ConfigMap", "cm", "data.url", "spec.listeners[0].name", "{0}"])
+    | json_values,
+)
+# every kind's URL fields present, so each source gets far enough to build a URL
 structured_spec = st.fixed_dictionaries(
-    {},
-    optional={
-        "rules": st.lists(rule, max_size=3) | json_values,
-        "tls": st.lists(
-            st.fixed_dictionaries({}, optional={"hosts": st.lists(hosts, max_size=2) | json_values})
-        ),
+    {
+        "name": plausible,
+        "url": plausible,
+        "host": hosts,
+        "rules": st.lists(rule, min_size=1, max_size=3),
         "hosts": st.lists(hosts | json_values, max_size=3),
         "hostnames": st.lists(hosts | json_values, max_size=3),
-        "parentRefs": st.lists(
-            st.dictionaries(
-                st.sampled_from(["name", "namespace", "sectionName", "kind", "group", "port"]),
-                json_values,
-            ),
-            max_size=2,
-        ),
-        "urlFrom": st.dictionaries(
-            st.sampled_from(
-                ["apiVersion", "kind", "name", "namespace", "apiGroup", "property", "urlTemplate"]
-            ),
-            json_values,
-        )
-        | json_values,
-    },
-).flatmap(
-    lambda base: st.dictionaries(st.sampled_from(SPEC_KEYS), json_values, max_size=6).map(
-        lambda extra: {**base, **extra}
-    )
-)
-
-metadata = st.fixed_dictionaries(
-    {
-        "name": st.text(min_size=1, max_size=20) | json_values,
-        "namespace": st.sampled_from(["apps", "Media"]) | json_values,
     },
     optional={
-        "annotations": st.dictionaries(
-            st.sampled_from(ANNOTATION_KEYS) | st.text(max_size=10), json_values, max_size=8
+        "tls": st.lists(
+            st.fixed_dictionaries({}, optional={"hosts": st.lists(hosts, max_size=2) | json_values})
         )
         | json_values,
+        "parentRefs": st.lists(parent_refs, max_size=2) | json_values,
+        "urlFrom": url_from | json_values,
+    },
+).flatmap(
+    lambda base: st.dictionaries(
+        st.sampled_from(SPEC_KEYS), plausible | json_values, max_size=4
+    ).map(lambda extra: {**base, **extra})
+)
+
+annotation_maps = st.fixed_dictionaries(
+    {"startpunkt.ullberg.us/enable": st.sampled_from(["true"] * 8 + ["false"] * 2 + ["no"])}
+).flatmap(
+    lambda base: st.dictionaries(
+        st.sampled_from(ANNOTATION_KEYS) | st.text(max_size=10),
+        plausible | json_values,
+        max_size=8,
+    ).map(lambda extra: {**extra, **base})
+)
+metadata = st.fixed_dictionaries(
+    {
+        "name": st.sampled_from(["app", "Grafana"]) | st.text(min_size=1, max_size=20),
+        "namespace": st.sampled_from(["apps", "Media", "apps", "Media", "Ns", "ns", "x", 7]),
+        "annotations": st.one_of(annotation_maps, annotation_maps, annotation_maps, json_values),
+    },
+    optional={
         "ownerReferences": json_values,
         "managedFields": st.lists(st.dictionaries(st.just("manager"), json_values), max_size=2)
         | json_values,
     },
 )
 structured_objects = st.fixed_dictionaries(
-    {"apiVersion": json_values, "kind": json_values, "metadata": metadata | json_values},
-    optional={"spec": structured_spec | json_values, "status": json_values},
+    {"apiVersion": json_values, "kind": json_values, "metadata": metadata},
+    optional={"spec": structured_spec, "status": json_values},
 )
 gateways = st.fixed_dictionaries(
     {

@@ -50,7 +50,7 @@ def status_title(t: Translator, availability: Availability) -> str:
         "status.details",
         state=state,
         code=availability.status_code,
-        latency=round(availability.latency_ms),
+        latency=int(availability.latency_ms + 0.5),  # JavaScript's Math.round
     )
 
 

@@ -1,0 +1,61 @@
+"""Health probes and metrics: `/livez`, `/readyz`, `/metrics`.
+
+- `/livez` answers as long as the event loop does; it never depends on the Kubernetes API, so an
+  API-server outage does not get every replica restarted (spec §12 item 18). A crashed watcher
+  ends the process instead (the runtime's rule), which is what liveness would have detected.
+- `/readyz` is 503 until every source has finished its first LIST, naming the ones that have not.
+- `/metrics` is Prometheus text from the runtime's registry, which also holds the web metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from startpunkt.web.context import WebContext
+from startpunkt.web.errors import error
+from startpunkt.web.metrics import metrics_for
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def not_synced(status: Mapping[str, Any]) -> list[str]:
+    """Sources whose status does not say `synced: true`."""
+    return sorted(
+        name
+        for name, source in status.items()
+        if not (isinstance(source, Mapping) and source.get("synced") is True)
+    )
+
+
+def routes(ctx: WebContext) -> list[BaseRoute]:
+    metrics_for(ctx)  # registered before the first scrape
+
+    async def livez(request: Request) -> Response:
+        return JSONResponse({"status": "ok"}, headers=NO_STORE)
+
+    async def readyz(request: Request) -> Response:
+        status = dict(ctx.sources_status())
+        if ctx.ready():
+            return JSONResponse({"status": "ready", "sources": status}, headers=NO_STORE)
+        waiting = not_synced(status)
+        message = (
+            f"not ready: waiting for the first sync of {', '.join(waiting)}"
+            if waiting
+            else "not ready: starting"
+        )
+        return error(503, message, headers=NO_STORE, notSynced=waiting, sources=status)
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/livez", livez, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]

@@ -1,0 +1,111 @@
+"""The whole process, as a user runs it: against the real kube-apiserver and on manifests."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.kubecluster import KubeCluster
+from tests.kubeobjects import app_path, application
+from tests.serving import Served
+from tests.waiting import eventually
+
+EXAMPLES = Path(__file__).parents[1] / "examples"
+
+
+def app_names(base: str, query: str = "") -> list[str]:
+    body = httpx.get(f"{base}/api/apps{query}", timeout=5).json()
+    return [a["name"] for g in body["groups"] for a in g["applications"]]
+
+
+def config_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "startpunkt.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.cluster
+async def test_cluster_mode_shows_the_guides_log_lines_from_start_to_shutdown(
+    crd_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
+) -> None:
+    crd_cluster.api.post(app_path(kube_namespace), application("my-app", kube_namespace))
+    kubeconfig = crd_cluster.write_kubeconfig(tmp_path / "kubeconfig")
+    config = config_file(
+        tmp_path,
+        "startpunkt:\n  availability: {enabled: false}\n"
+        f"  namespaceSelector: {{any: false, matchNames: [{kube_namespace}]}}\n",
+    )
+    served = Served(
+        ["--kubeconfig", str(kubeconfig), "--config", str(config)], tmp_path / "log", env={}
+    )
+    with served:
+        await eventually(lambda: httpx.get(served.url + "/readyz").status_code == 200)
+        assert app_names(served.url) == ["My-App"]
+        crd_cluster.api.post(app_path(kube_namespace), application("second", kube_namespace))
+        await eventually(lambda: "Second" in app_names(served.url), what="the watched app")
+        # an open event stream must not hold up the shutdown
+        stream_open = threading.Event()
+
+        def hold_stream() -> None:
+            with httpx.stream("GET", served.url + "/api/updates/stream", timeout=30) as response:
+                stream_open.set()
+                for _ in response.iter_lines():
+                    pass
+
+        threading.Thread(target=hold_stream, daemon=True).start()
+        assert stream_open.wait(10)
+        assert served.stop() == 0
+    log = served.log()
+    for line in (
+        "Starting Kubernetes resource watchers",
+        f"Starting watch for Startpunkt Application in namespace {kube_namespace}",
+        "Successfully started watch for Startpunkt Application",
+        "Kubernetes resource watchers",  # "Started N Kubernetes resource watchers"
+        f"Startpunkt Application ADDED: {kube_namespace}/second",
+        "Broadcasted event: APPLICATION_ADDED",
+        "Stopping Kubernetes resource watchers",
+        "Kubernetes resource watchers stopped",
+    ):
+        assert line in log, f"{line!r} missing from:\n{log}"
+    assert "Started " in log
+    assert served.exit_seconds is not None
+    assert served.exit_seconds < 10
+
+
+async def test_manifests_mode_follows_file_edits(tmp_path: Path) -> None:
+    root = tmp_path / "manifests"
+    root.mkdir()
+    for path in EXAMPLES.rglob("*.yaml"):
+        target = root / path.relative_to(EXAMPLES)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(path.read_text())
+    config = config_file(tmp_path, "startpunkt:\n  availability: {enabled: false}\n")
+    with Served(["--manifests", str(root), "--config", str(config)], tmp_path / "log") as served:
+        names = app_names(served.url)
+        assert len(names) >= 15
+        assert "Grafana" in names
+
+        extra = root / "extra.yaml"
+        extra.write_text(
+            "apiVersion: startpunkt.ullberg.us/v1alpha4\nkind: Application\n"
+            "metadata: {name: newcomer, namespace: default}\n"
+            "spec: {name: Newcomer, group: Tools, url: 'https://new.example'}\n"
+        )
+        await eventually(lambda: "Newcomer" in app_names(served.url), what="added file")
+
+        broken = root / "broken.yaml"
+        broken.write_text("apiVersion: [\n")
+        grafana = next(root.rglob("monitoring.yaml"))
+        grafana.write_text(grafana.read_text().replace("Grafana", "Grafana Cloud"))
+        os.utime(grafana, ns=(time.time_ns() + 10**9,) * 2)
+        await eventually(lambda: "Grafana Cloud" in app_names(served.url), what="edited file")
+        assert len(app_names(served.url)) == len(names) + 1  # the broken file hid nothing
+
+        extra.unlink()
+        await eventually(lambda: "Newcomer" not in app_names(served.url), what="deleted file")
+    assert "broken.yaml:1" in served.log()
