@@ -99,7 +99,7 @@ async def test_manifests_mode_follows_file_edits(tmp_path: Path) -> None:
         await eventually(lambda: "Newcomer" in app_names(served.url), what="added file")
 
         broken = root / "broken.yaml"
-        broken.write_text("apiVersion: [\n")
+        broken.write_text("apiVersion: v1: oops\n")
         grafana = next(root.rglob("monitoring.yaml"))
         grafana.write_text(grafana.read_text().replace("Grafana", "Grafana Cloud"))
         os.utime(grafana, ns=(time.time_ns() + 10**9,) * 2)

@@ -43,7 +43,7 @@ class ResourceKind:
 class ObjectRef:
     """Which Kubernetes object a value came from."""
 
-    kind: str
+    kind: str  # the ResourceKind label: "Startpunkt Application", "Ingress"
     namespace: str
     name: str
 
@@ -53,7 +53,11 @@ class ObjectRef:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Reference:
-    """A pointer from one object to another (urlFrom targets, an HTTPRoute's Gateway)."""
+    """A pointer from one object to another (urlFrom targets, an HTTPRoute's Gateway).
+
+    Matched by API group, kind, namespace and name; the version is only a hint for discovery,
+    since the API server serves one object under every version of its group.
+    """
 
     api_version: str
     kind: str
@@ -81,7 +85,7 @@ class Application:
     name: str
     group: str
     url: str | None
-    source: str  # startpunkt, hajimari, ingress, route, virtualservice, httproute
+    source: str  # the Source name: startpunkt-application, ingress, route, ...
     namespace: str
     resource_name: str
     icon: str | None = None

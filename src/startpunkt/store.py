@@ -181,6 +181,8 @@ class Store:
         """The stored object a reference points at, whatever version it was read with."""
         group = ref.api_version.rpartition("/")[0]
         key = self._identities.get((group, ref.kind, ref.namespace or "", ref.name))
+        if key is None and ref.namespace:  # a cluster-scoped target named with a namespace
+            key = self._identities.get((group, ref.kind, "", ref.name))
         return self._objects.get(key) if key else None
 
     def probe_targets(self) -> set[ProbeTarget]:

@@ -15,10 +15,11 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 
@@ -434,3 +435,11 @@ def serve(ctx: WebContext, app: Starlette | None = None) -> Iterator[LiveServer]
     finally:
         live.stop()
         sock.close()
+
+
+@contextlib.asynccontextmanager
+async def in_process(ctx: WebContext) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process (no socket), for server-side page tests."""
+    transport = httpx.ASGITransport(app=create_app(ctx))
+    async with httpx.AsyncClient(transport=transport, base_url="http://startpunkt.test") as client:
+        yield client

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
+import httpx
 import pytest
 
+from startpunkt.checking import Checker
+from startpunkt.config import Availability as AvailabilitySettings
+from startpunkt.config import Settings
 from startpunkt.model import State
 from startpunkt.store import probe_target
 from tests.checking.helpers import Apps, HttpServer, Running
@@ -147,3 +152,25 @@ async def test_a_link_that_is_not_http_stays_unknown_and_says_why(
     await eventually(lambda: apps.availability("nas").error is not None)
     assert apps.state("nas") == "unknown"
     assert "only http and https" in apps.availability("nas").error
+
+
+async def test_a_transport_given_to_the_checker_replaces_the_network(apps: Apps) -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url}")
+        return httpx.Response(503)
+
+    apps.add("mocked", "http://mocked.invalid/")
+    settings = Settings(availability=AvailabilitySettings(timeout=1))
+    checker = Checker(settings, apps.store, transport=httpx.MockTransport(answer))
+    task = asyncio.create_task(checker.run(), name="availability checker")
+    try:
+        await eventually(lambda: apps.state("mocked") == "down")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    assert seen == ["HEAD http://mocked.invalid/"]
+    assert apps.availability("mocked").error == "HTTP 503"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from startpunkt import __version__
-from startpunkt.checking import ProbeOutcome, ProbeResult, make_transport, probe
+from startpunkt.checking import ProbeOutcome, ProbeResult, make_transport, probe, tls_context
 from startpunkt.model import State
 from startpunkt.store import ProbeTarget
 from tests.checking.helpers import HttpServer
@@ -20,7 +20,7 @@ from tests.waiting import eventually
 
 @pytest.fixture
 async def transport(make_settings: Any) -> AsyncIterator[httpx.AsyncHTTPTransport]:
-    async with make_transport(make_settings().availability) as t:
+    async with make_transport(tls_context(make_settings().availability)) as t:
         yield t
 
 
@@ -165,7 +165,7 @@ async def test_a_url_that_is_not_http_is_not_probed(check: Any) -> None:
     result = await check("smb://nas.local/share")
 
     assert (result.state, result.outcome) == (State.UNKNOWN, ProbeOutcome.SKIPPED)
-    assert result.error == "not probed: only http and https URLs are checked (got smb:)"
+    assert result.error == "not probed: only http and https URLs are checked (got smb: scheme)"
 
 
 async def test_a_huge_body_is_not_read_to_the_end(check: Any, server: HttpServer) -> None:

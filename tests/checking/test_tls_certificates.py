@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from startpunkt.checking import ProbeOutcome, make_transport, probe
+from startpunkt.checking import ProbeOutcome, make_transport, probe, tls_context
 from startpunkt.model import State
 from startpunkt.store import ProbeTarget
 
@@ -13,7 +13,7 @@ async def test_an_untrusted_certificate_is_down_with_a_tls_error(
     tls_server: Any, make_settings: Any
 ) -> None:
     settings = make_settings(ignore_certificates=False).availability
-    async with make_transport(settings) as transport:
+    async with make_transport(tls_context(settings)) as transport:
         result = await probe(transport, ProbeTarget(tls_server.url("/ok")), settings)
 
     assert (result.state, result.outcome) == (State.DOWN, ProbeOutcome.TLS)
@@ -23,7 +23,7 @@ async def test_an_untrusted_certificate_is_down_with_a_tls_error(
 
 async def test_ignore_certificates_accepts_it(tls_server: Any, make_settings: Any) -> None:
     settings = make_settings(ignore_certificates=True).availability
-    async with make_transport(settings) as transport:
+    async with make_transport(tls_context(settings)) as transport:
         result = await probe(transport, ProbeTarget(tls_server.url("/ok")), settings)
 
     assert (result.state, result.status_code, result.error) == (State.UP, 200, None)
@@ -33,7 +33,7 @@ async def test_ignore_certificates_accepts_it(tls_server: Any, make_settings: An
 async def test_plain_http_to_a_tls_port_is_down(tls_server: Any, make_settings: Any) -> None:
     settings = make_settings().availability
     url = tls_server.url("/ok").replace("https://", "http://")
-    async with make_transport(settings) as transport:
+    async with make_transport(tls_context(settings)) as transport:
         result = await probe(transport, ProbeTarget(url), settings)
 
     assert result.state == State.DOWN

@@ -150,8 +150,8 @@ metadata = st.fixed_dictionaries(
     },
 )
 structured_objects = st.fixed_dictionaries(
-    {"apiVersion": json_values, "kind": json_values, "metadata": metadata},
-    optional={"spec": structured_spec, "status": json_values},
+    {"apiVersion": json_values, "kind": json_values, "metadata": metadata, "spec": structured_spec},
+    optional={"status": json_values},
 )
 gateways = st.fixed_dictionaries(
     {

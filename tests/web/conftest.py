@@ -164,12 +164,16 @@ class EventReader:
     async def changes_until(self, done: Callable[[SSE], bool], timeout: float = 10.0) -> list[SSE]:
         """Non-heartbeat events up to and including the first for which `done` is true."""
         seen: list[SSE] = []
-        async with asyncio.timeout(timeout):
-            while True:
-                event = await self.next_change(timeout)
-                seen.append(event)
-                if done(event):
-                    return seen
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    event = await self.next_change(timeout)
+                    seen.append(event)
+                    if done(event):
+                        return seen
+        except TimeoutError:
+            got = [(e.event, e.id) for e in seen]
+            raise AssertionError(f"not there after {timeout} s; got {got}") from None
 
     async def wait_ended(self, timeout: float = 5.0) -> None:
         try:

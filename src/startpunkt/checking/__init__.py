@@ -13,6 +13,7 @@ from startpunkt.checking.probing import (
     make_transport,
     probe,
     redact,
+    tls_context,
 )
 from startpunkt.checking.readiness import (
     ENDPOINTSLICE_SOURCE,
@@ -37,4 +38,5 @@ __all__ = [
     "redact",
     "retry_delay",
     "service_of",
+    "tls_context",
 ]

@@ -19,6 +19,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import ssl
 import time
 from dataclasses import dataclass
 from typing import NoReturn
@@ -33,6 +34,7 @@ from startpunkt.checking.probing import (
     make_transport,
     probe,
     redact,
+    tls_context,
 )
 from startpunkt.checking.readiness import (
     ENDPOINTSLICE_SOURCE,
@@ -74,6 +76,12 @@ class _Last:
 
 
 class Checker:
+    """Probes every distinct ProbeTarget of the store and writes the verdicts back to it.
+
+    `run()` is one task of the runtime's TaskGroup. `readiness_changed()` is the hook for
+    EndpointSlice changes, which the store does not announce to its listeners.
+    """
+
     def __init__(
         self,
         settings: Settings,
@@ -82,10 +90,9 @@ class Checker:
         transport: httpx.AsyncBaseTransport | None = None,
         registry: CollectorRegistry | None = None,
     ) -> None:
-        """`transport` replaces the network (httpx's seam; the caller keeps closing it).
-
-        `registry` receives the metrics; with None nothing is registered.
-        """
+        """`transport`: one httpx transport for every probe instead of a fresh connection pool
+        per probe (httpx's test seam; it stays the caller's to close). `registry` receives the
+        metrics; with None nothing is registered."""
         self._settings = settings.availability
         self._store = store
         self._transport = transport
@@ -110,15 +117,13 @@ class Checker:
         if not self._settings.enabled:
             log.info("availability checking is disabled")
             await asyncio.Event().wait()
+        tls = tls_context(self._settings)
         unsubscribe = self._store.subscribe(self._on_notice)
-        transport = self._transport or make_transport(self._settings)
         try:
             async with asyncio.TaskGroup() as probes:
-                await self._schedule(probes, transport)
+                await self._schedule(probes, tls)
         finally:
             unsubscribe()
-            if transport is not self._transport:
-                await transport.aclose()
 
     def readiness_changed(self) -> None:
         """EndpointSlices changed in the store: re-evaluate readiness soon (bursts coalesce)."""
@@ -127,7 +132,7 @@ class Checker:
 
     # -- the schedule ----------------------------------------------------------------------
 
-    async def _schedule(self, probes: asyncio.TaskGroup, transport: httpx.AsyncBaseTransport) -> NoReturn:
+    async def _schedule(self, probes: asyncio.TaskGroup, tls: ssl.SSLContext) -> NoReturn:
         loop = asyncio.get_running_loop()
         limit = self._settings.concurrency
         while True:
@@ -140,7 +145,7 @@ class Checker:
                     continue  # removed, or already rescheduled
                 del self._due[target]
                 self._inflight[target] = probes.create_task(
-                    self._probe(transport, target), name=f"probe {redact(target.url)}"
+                    self._probe(tls, target), name=f"probe {redact(target.url)}"
                 )
             wake_at = self._readiness_due
             if self._queue and len(self._inflight) < limit:
@@ -192,10 +197,14 @@ class Checker:
 
     # -- one probe -------------------------------------------------------------------------
 
-    async def _probe(self, transport: httpx.AsyncBaseTransport, target: ProbeTarget) -> None:
+    async def _probe(self, tls: ssl.SSLContext, target: ProbeTarget) -> None:
         started = asyncio.get_running_loop().time()
         try:
-            result = await probe(transport, target, self._settings)
+            if self._transport is not None:
+                result = await probe(self._transport, target, self._settings)
+            else:
+                async with make_transport(tls) as transport:  # closed even when cancelled
+                    result = await probe(transport, target, self._settings)
         except Exception:  # a bug here must not stop the checking of every other app
             log.exception("probing %s failed unexpectedly", redact(target.url))
             result = ProbeResult(ProbeOutcome.ERROR, error="internal error while probing")
@@ -228,7 +237,8 @@ class Checker:
         last = self._last[target]
         availability = combine(last.result, self._readiness(target), last.checked_at)
         if availability.state is not last.state:
-            level = logging.DEBUG if last.state is State.UNKNOWN else logging.INFO
+            first = last.state is State.UNKNOWN and availability.state is not State.DOWN
+            level = logging.DEBUG if first else logging.INFO
             log.log(
                 level,
                 "%s is %s (was %s): %s",

@@ -3,8 +3,9 @@
 HEAD first, GET when the server answers 405 or 501. Redirects are followed by hand, so every
 hop is checked: at most `max_redirects` of them, and only to http(s) URLs. The target's
 timeout bounds the whole probe (every hop and the GET fallback together), so a probe never
-holds a pool slot for longer than one timeout. Bodies are streamed and at most BODY_LIMIT
-bytes are read; no cookies are kept, so one probe cannot change the next.
+holds a pool slot for longer than one timeout. Bodies are streamed, and reading stops once
+BODY_LIMIT bytes have arrived (one network read, at most 64 KiB, may bring more); no cookies
+are kept, so one probe cannot change the next.
 """
 
 from __future__ import annotations
@@ -82,20 +83,22 @@ def redact(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def make_transport(settings: AvailabilitySettings) -> httpx.AsyncHTTPTransport:
-    """The one connection pool every probe shares, as large as the probe concurrency.
+def tls_context(settings: AvailabilitySettings) -> ssl.SSLContext:
+    """Built once per checker (loading the CA bundle is the slow part of a connection)."""
+    return httpx.create_ssl_context(verify=not settings.ignore_certificates)
 
-    Probes talk to the transport, not an httpx.Client: the client would parse every Location
-    header itself (and fail on `javascript:`), keep cookies between probes and route through
-    proxies from the environment; none of that is wanted for a probe.
+
+def make_transport(tls: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
+    """A connection pool for one probe: its redirects may reuse a connection, nothing else.
+
+    Each probe gets its own: httpcore's shared pool scans every connection for every request,
+    which costs O(concurrency) per request (quadratic under load; see
+    benchmarks/availability.py), and keep-alive between probes an interval apart buys
+    nothing. Probes talk to the transport, not an httpx client, because the client parses
+    every Location header itself (and fails on `javascript:`), keeps cookies and routes
+    through proxies from the environment; a probe wants none of that.
     """
-    return httpx.AsyncHTTPTransport(
-        verify=not settings.ignore_certificates,
-        limits=httpx.Limits(
-            max_connections=settings.concurrency,
-            max_keepalive_connections=settings.concurrency,
-        ),
-    )
+    return httpx.AsyncHTTPTransport(verify=tls, limits=httpx.Limits(max_connections=2))
 
 
 async def probe(
@@ -109,9 +112,10 @@ async def probe(
     )
     scheme = _scheme(target.url)
     if scheme not in HTTP_SCHEMES:
+        got = f"{scheme}: scheme" if scheme else "no scheme"
         return ProbeResult(
             ProbeOutcome.SKIPPED,
-            error=f"not probed: only http and https URLs are checked (got {scheme or 'none'}:)",
+            error=f"not probed: only http and https URLs are checked (got {got})",
         )
     started = time.perf_counter()
     try:
@@ -163,16 +167,22 @@ async def _send(
     request = httpx.Request(method, url, headers=HEADERS, extensions={"timeout": limits.as_dict()})
     response = await transport.handle_async_request(request)
     try:
-        received = 0
-        body = cast(AsyncGenerator[bytes, None], response.aiter_raw())
-        async with contextlib.aclosing(body) as chunks:
-            async for chunk in chunks:
-                received += len(chunk)
-                if received >= BODY_LIMIT:
-                    break
+        if not response.is_stream_consumed:  # a transport may hand over a body already read
+            await _read_some(response)
         return response.status_code, response.headers.get("location")
     finally:
         await response.aclose()
+
+
+async def _read_some(response: httpx.Response) -> None:
+    """Reads until the body ends or BODY_LIMIT bytes have arrived, whichever is first."""
+    received = 0
+    body = cast(AsyncGenerator[bytes, None], response.aiter_raw())
+    async with contextlib.aclosing(body) as chunks:
+        async for chunk in chunks:
+            received += len(chunk)
+            if received >= BODY_LIMIT:
+                break
 
 
 def _scheme(url: str) -> str:

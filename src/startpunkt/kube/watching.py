@@ -141,7 +141,8 @@ class Watchers:
         if kind is None:
             log.warning("urlFrom refers to %s, which this cluster does not serve", ref)
             return None
-        plan = Plan(reference_source(ref), (kind,), ref.namespace, dependency=True)
+        namespace = ref.namespace if kind.namespaced else None
+        plan = Plan(reference_source(ref), (kind,), namespace, dependency=True)
         return self._reflector(plan, field_selector=f"metadata.name={ref.name}")
 
     def stopping(self) -> None:

@@ -18,6 +18,7 @@ from startpunkt.sources.fields import (
     Trace,
     flag,
     has_owner_references,
+    json_type,
     object_ref,
     text,
     whole,
@@ -158,7 +159,7 @@ def _health_url(value: object, where: str, app_url: str | None, trace: Trace) ->
 def explicit_url(value: object, where: str, meta: Meta, default: str, trace: Trace) -> str:
     """A URL the user wrote (annotation, spec.url); a scheme-less one gets the protocol."""
     if not isinstance(value, str):
-        raise Rejected(f"{where} must be a string, not {type(value).__name__}")
+        raise Rejected(f"{where} must be a string, not {json_type(value)}")
     scheme = ann.protocol(meta.annotations, trace) or default
     return urls.absolute(value, where, scheme)
 
@@ -223,9 +224,8 @@ def conclude(ref: ObjectRef, trace: Trace, filtered: str | None, build: Build) -
 
 def guarded(kind: ResourceKind, obj: object, run: Callable[[Meta, Trace], Outcome]) -> Outcome:
     """Reads the metadata, then runs the kind's mapping; a malformed header is a rejection."""
-    trace = Trace()
     try:
         meta = read_meta(obj, kind)
     except Rejected as e:
         return Outcome.rejected(object_ref(obj, kind), e.reason)
-    return run(meta, trace)
+    return run(meta, Trace())

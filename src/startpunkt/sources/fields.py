@@ -147,7 +147,7 @@ def parse_bool(value: object) -> bool | None:
     """true/false (also yes/no, on/off, 1/0, any case); None when it is neither."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str | int) and not isinstance(value, bool):
+    if isinstance(value, str | int):
         word = str(value).strip().lower()
         if word in _TRUE:
             return True

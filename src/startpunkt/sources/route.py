@@ -17,7 +17,7 @@ NO_HOST = "no host in spec.host; set startpunkt.ullberg.us/url"
 
 
 def _host(obj: Mapping[str, Any], spec: Mapping[str, Any]) -> str | None:
-    # OpenShift fills spec.host when it generates one; status.ingress[].host covers older routers
+    # spec.host may be empty when OpenShift generates the host; routers report it in status
     if host := as_str(spec.get("host")):
         return host
     for ingress in dicts(as_map(obj.get("status")).get("ingress")):

@@ -87,7 +87,14 @@ def crd_application(
                 raise Rejected("spec.name is required")
             url, missing = _url(spec, meta, ctx, trace, url_from=url_from, required=url_required)
             app = make_application(
-                source, meta, display, display.name, url, spec=spec, trace=trace, enabled=True
+                source,
+                meta,
+                display,
+                display.name,
+                url,
+                spec=spec,
+                trace=trace,
+                enabled=enable is not False,
             )
             return app, missing
 

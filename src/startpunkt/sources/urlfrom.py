@@ -77,6 +77,7 @@ def resolve(
     if missing:
         return None, f"{', '.join(missing)} not set"
     target = reference(url_from, namespace)
+    trace.depend(target)  # even when the path is bad: fixing the target may be the user's fix
     steps = parse_property(str(url_from["property"]))
     if steps is None:
         return None, f"property {show(url_from['property'])} is not a path like data.url"

@@ -36,6 +36,8 @@ from startpunkt.web.params import BadParameter, wanted_tags
 
 LANGUAGE_FORMAT = r"^[a-z]{2}(-[A-Z]{2})?$"
 LANGUAGE = re.compile(LANGUAGE_FORMAT)
+# a function endpoint with methods=None would answer GET only
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -218,6 +220,6 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         Route("/api/sources", api.sources, methods=get),
         Route("/api/openapi.json", api.fixed(lambda a: a.openapi), methods=get),
         # last: anything else under /api is a JSON 404 (or 405), never the page
-        Route("/api", unknown_api_path, methods=None),
-        Route("/api/{path:path}", unknown_api_path, methods=None),
+        Route("/api", unknown_api_path, methods=ANY_METHOD),
+        Route("/api/{path:path}", unknown_api_path, methods=ANY_METHOD),
     ]

@@ -85,9 +85,7 @@ def from_accept_language(header: str | None) -> str | None:
     return min(ranked)[2] if ranked else None
 
 
-def choose(
-    query: str | None, cookie: str | None, accept_language: str | None, default: str
-) -> str:
+def choose(query: str | None, cookie: str | None, accept_language: str | None, default: str) -> str:
     """`?lang=`, then the cookie it set, then Accept-Language, then the configured default."""
     for candidate in (query, cookie):
         if candidate and (found := _match(candidate)):

@@ -1,0 +1,193 @@
+"""Changes in the store reach an open page without a reload, in place and in order."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from startpunkt.model import State
+from tests.browser.livesite import (
+    APPS,
+    BOOKMARKS,
+    EXAMPLE_APPS,
+    LiveServer,
+    app_object,
+    availability,
+    bookmark_object,
+    target_of,
+)
+
+# compares two DOM nodes the way the page does (isEqualNode), with a readable diff on failure
+SAME_STRUCTURE = """([a, b]) => {
+  const describe = (n) => n.nodeType === 3 ? JSON.stringify(n.data)
+    : n.nodeName + Array.from(n.attributes).map(a => `[${a.name}=${a.value}]`).sort().join('')
+      + '{' + Array.from(n.childNodes).map(describe).join(',') + '}';
+  return a.isEqualNode(b) ? '' : describe(a) + '\\n!=\\n' + describe(b);
+}"""
+
+
+def open_live(page: Page, site: LiveServer, path: str = "/") -> None:
+    page.goto(site.url + path)
+    expect(page.locator("#live")).to_have_attribute("data-state", "connected")
+    page.evaluate("window.__sameDocument = true")
+
+
+def assert_not_reloaded(page: Page) -> None:
+    assert page.evaluate("window.__sameDocument") is True
+
+
+def card(page: Page, name: str):  # type: ignore[no-untyped-def]
+    return page.locator("li.card", has=page.locator(".card-name", has_text=name))
+
+
+def test_an_added_app_appears_in_its_group_in_sorted_order(
+    page: Page, live_site: LiveServer
+) -> None:
+    open_live(page, live_site)
+    new = app_object("Bazarr", "Media", "https://bazarr.example.com", icon="mdi:subtitles")
+    live_site.call(live_site.store.apply, APPS, "ADDED", new)
+    media = page.locator("details.group", has=page.locator("h3", has_text="Media"))
+    expect(media.locator(".card-name")).to_have_text(["Bazarr", "Jellyfin", "Radarr", "Sonarr"])
+    expect(media.locator(".group-count")).to_have_text("4")
+    assert_not_reloaded(page)
+
+
+def test_an_app_in_a_new_group_creates_the_group_in_alphabetical_place(
+    page: Page, live_site: LiveServer
+) -> None:
+    open_live(page, live_site)
+    new = app_object("Frigate", "Cameras", "https://frigate.example.com")
+    live_site.call(live_site.store.apply, APPS, "ADDED", new)
+    titles = page.locator('.groups[data-kind="app"] h3.group-title')
+    expect(titles).to_have_text(["Cameras", "Home", "Media", "Monitoring", "Platform", "Utilities"])
+    live_site.call(live_site.store.apply, APPS, "DELETED", new)
+    expect(titles).to_have_text(["Home", "Media", "Monitoring", "Platform", "Utilities"])
+    assert_not_reloaded(page)
+
+
+def test_an_updated_app_changes_in_place_and_moves_group(page: Page, live_site: LiveServer) -> None:
+    open_live(page, live_site)
+    changed = app_object(
+        "Grafana", "Platform", "https://grafana.example.com", info="Now with more graphs"
+    )
+    live_site.call(live_site.store.apply, APPS, "MODIFIED", changed)
+    grafana = card(page, "Grafana")
+    expect(grafana.locator(".card-info")).to_have_text("Now with more graphs")
+    expect(grafana.locator("xpath=ancestor::details//h3")).to_have_text("Platform")
+    expect(card(page, "Grafana")).to_have_count(1)
+    monitoring = page.locator("details.group", has=page.locator("h3", has_text="Monitoring"))
+    expect(monitoring.locator(".group-count")).to_have_text("3")
+    assert_not_reloaded(page)
+
+
+def test_a_removed_app_disappears(page: Page, live_site: LiveServer) -> None:
+    open_live(page, live_site)
+    sonarr = next(o for o in EXAMPLE_APPS if o["spec"]["name"] == "Sonarr")
+    live_site.call(live_site.store.apply, APPS, "DELETED", sonarr)
+    expect(card(page, "Sonarr")).to_have_count(0)
+    expect(card(page, "Radarr")).to_have_count(1)
+    assert_not_reloaded(page)
+
+
+@pytest.mark.parametrize(
+    ("state", "text"),
+    [
+        (State.DOWN, "Down"),
+        (State.DEGRADED, "Degraded"),
+        (State.SCALED_TO_ZERO, "Scaled to zero"),
+        (State.UP, "Up"),
+    ],
+)
+def test_a_status_change_flips_the_badge_and_keeps_the_link(
+    page: Page, live_site: LiveServer, state: State, text: str
+) -> None:
+    open_live(page, live_site)
+    target = target_of(live_site.store, "IT Tools")
+    live_site.call(live_site.store.set_availability, target, availability(state))
+    tools = card(page, "IT Tools")
+    expect(tools).to_have_attribute("data-status", state.value)
+    expect(tools.locator(".badge")).to_have_class(f"badge badge-{state.value}")
+    expect(tools.locator(".badge-text")).to_have_text(text)
+    expect(tools.locator("a.card-link")).to_have_attribute("href", "https://tools.example.com")
+    assert_not_reloaded(page)
+
+
+def test_bookmarks_are_live_too(page: Page, live_site: LiveServer) -> None:
+    open_live(page, live_site)
+    mark = bookmark_object("Python docs", "Documentation", "https://docs.python.org/3/")
+    live_site.call(live_site.store.apply, BOOKMARKS, "ADDED", mark)
+    docs = page.locator("details.group", has=page.locator("h3", has_text="Documentation"))
+    expect(docs.locator(".card-name")).to_have_text(["Kubernetes docs", "Python docs", "Startpunkt"])
+    live_site.call(live_site.store.apply, BOOKMARKS, "DELETED", mark)
+    expect(docs.locator(".card-name")).to_have_text(["Kubernetes docs", "Startpunkt"])
+
+
+def test_cards_built_by_the_script_are_identical_to_the_servers(
+    page: Page, live_site: LiveServer
+) -> None:
+    open_live(page, live_site)
+    apps = page.evaluate("fetch('/api/apps').then(r => r.json())")
+    marks = page.evaluate("fetch('/api/bookmarks').then(r => r.json())")
+    compared = 0
+    for kind, doc, member in (("app", apps, "applications"), ("bookmark", marks, "bookmarks")):
+        for group in doc["groups"]:
+            for item in group[member]:
+                server = page.locator(f'li.card[data-key="{item["key"]}"]')
+                diff = page.evaluate(
+                    SAME_STRUCTURE,
+                    [
+                        server.element_handle(),
+                        page.evaluate_handle(
+                            "([k, d]) => window.Startpunkt.renderCardSettled(k, d)", [kind, item]
+                        ),
+                    ],
+                )
+                assert diff == "", f"{item['name']}: {diff}"
+                compared += 1
+    assert compared == 23
+
+
+def test_events_missed_between_render_and_connect_are_replayed(
+    page: Page, live_site: LiveServer
+) -> None:
+    # the page is rendered, then the store changes before the script connects
+    page.route(
+        "**/statics/app.js*",
+        lambda route: (
+            live_site.call(
+                live_site.store.apply,
+                APPS,
+                "ADDED",
+                app_object("Latecomer", "Utilities", "https://late.example.com"),
+            ),
+            route.continue_(),
+        ),
+    )
+    open_live(page, live_site)
+    expect(card(page, "Latecomer")).to_have_count(1)
+
+
+def test_a_resync_refetches_and_rerenders_everything(page: Page, live_site: LiveServer) -> None:
+    open_live(page, live_site)
+    replacement = [app_object("Solo", "Only", "https://solo.example.com")]
+    # a quiet replace (a first sync after a restart of the source) emits a single RESYNC
+    live_site.call(lambda: live_site.store.replace(APPS, replacement, quiet=True))
+    titles = page.locator('.groups[data-kind="app"] h3.group-title')
+    expect(titles).to_have_text(["Only"])
+    expect(page.locator('.groups[data-kind="app"] .card-name')).to_have_text(["Solo"])
+    expect(page.locator('.groups[data-kind="bookmark"] .card-name')).to_have_count(4)
+    assert_not_reloaded(page)
+
+
+def test_the_heartbeat_is_noticed(page: Page, make_live_site) -> None:  # type: ignore[no-untyped-def]
+    from startpunkt.config import Realtime, Settings  # noqa: PLC0415
+
+    site = make_live_site(Settings(realtime=Realtime(heartbeat_interval=0.3)))
+    open_live(page, site)
+    first = page.evaluate("window.Startpunkt.lastHeartbeat")
+    deadline = time.monotonic() + 10
+    while page.evaluate("window.Startpunkt.lastHeartbeat") == first:
+        assert time.monotonic() < deadline, "no heartbeat arrived"
+        page.wait_for_timeout(100)
