@@ -96,6 +96,8 @@ def _serve(args: argparse.Namespace, settings: config.Settings) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # one line per API request would drown the watch lines the guide documents
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.manifests is not None:
         if not args.manifests.is_dir():
             return _fail(f"--manifests {args.manifests}: not a directory")

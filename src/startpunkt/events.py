@@ -273,7 +273,7 @@ class Hub:
             for sub in list(self._subscribers):
                 sub.offer(event)
             self.broadcasts += 1
-            log.debug("Broadcasted event %s id=%s", event.type, event.id)
+            log.info("Broadcasted event: %s", event.type)  # the guide's wording
 
     def _retrack(self, change: Change) -> tuple[str, ...] | None:
         """Records an app's current tags; returns its tags before this change, if known."""

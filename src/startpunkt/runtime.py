@@ -6,6 +6,7 @@ all stop and the process exits, so a pod never serves a store that silently stop
 from __future__ import annotations
 
 import asyncio
+import signal
 import logging
 import socket
 from dataclasses import dataclass
@@ -60,9 +61,14 @@ class _Server(uvicorn.Server):
         self._hub = hub
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # Not uvicorn's own handler: it re-raises the signal after shutting down, which would
+        # kill the process before the watchers are stopped and the exit status is 0.
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+            return
         log.info("Shutting down")
         self._hub.close()
-        super().handle_exit(sig, frame)
+        self.should_exit = True
 
 
 def build_store(settings: Settings) -> Store:
