@@ -35,4 +35,5 @@ USER 10001:10001
 WORKDIR /tmp
 EXPOSE 8080
 ENTRYPOINT ["startpunkt"]
-CMD ["serve", "--config", "/etc/startpunkt/startpunkt.yaml"]
+# listen on every interface (the command line's default is 127.0.0.1, unreachable from outside)
+CMD ["serve", "--config", "/etc/startpunkt/startpunkt.yaml", "--host", "0.0.0.0"]

@@ -13,7 +13,7 @@ import pytest
 from tests.kubecluster import KubeCluster
 from tests.kubeobjects import app_path, application
 from tests.serving import Served
-from tests.waiting import eventually
+from tests.waiting import wait_until
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 
@@ -30,7 +30,7 @@ def config_file(tmp_path: Path, text: str) -> Path:
 
 
 @pytest.mark.cluster
-async def test_cluster_mode_shows_the_guides_log_lines_from_start_to_shutdown(
+def test_cluster_mode_shows_the_guides_log_lines_from_start_to_shutdown(
     crd_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
     crd_cluster.api.post(app_path(kube_namespace), application("my-app", kube_namespace))
@@ -44,10 +44,10 @@ async def test_cluster_mode_shows_the_guides_log_lines_from_start_to_shutdown(
         ["--kubeconfig", str(kubeconfig), "--config", str(config)], tmp_path / "log", env={}
     )
     with served:
-        await eventually(lambda: httpx.get(served.url + "/readyz").status_code == 200)
+        wait_until(lambda: httpx.get(served.url + "/readyz").status_code == 200)
         assert app_names(served.url) == ["My-App"]
         crd_cluster.api.post(app_path(kube_namespace), application("second", kube_namespace))
-        await eventually(lambda: "Second" in app_names(served.url), what="the watched app")
+        wait_until(lambda: "Second" in app_names(served.url), what="the watched app")
         # an open event stream must not hold up the shutdown
         stream_open = threading.Event()
 
@@ -77,7 +77,7 @@ async def test_cluster_mode_shows_the_guides_log_lines_from_start_to_shutdown(
     assert served.exit_seconds < 10
 
 
-async def test_manifests_mode_follows_file_edits(tmp_path: Path) -> None:
+def test_manifests_mode_follows_file_edits(tmp_path: Path) -> None:
     root = tmp_path / "manifests"
     root.mkdir()
     for path in EXAMPLES.rglob("*.yaml"):
@@ -96,16 +96,75 @@ async def test_manifests_mode_follows_file_edits(tmp_path: Path) -> None:
             "metadata: {name: newcomer, namespace: default}\n"
             "spec: {name: Newcomer, group: Tools, url: 'https://new.example'}\n"
         )
-        await eventually(lambda: "Newcomer" in app_names(served.url), what="added file")
+        wait_until(lambda: "Newcomer" in app_names(served.url), what="added file")
 
         broken = root / "broken.yaml"
         broken.write_text("apiVersion: v1: oops\n")
         grafana = next(root.rglob("monitoring.yaml"))
         grafana.write_text(grafana.read_text().replace("Grafana", "Grafana Cloud"))
         os.utime(grafana, ns=(time.time_ns() + 10**9,) * 2)
-        await eventually(lambda: "Grafana Cloud" in app_names(served.url), what="edited file")
+        wait_until(lambda: "Grafana Cloud" in app_names(served.url), what="edited file")
         assert len(app_names(served.url)) == len(names) + 1  # the broken file hid nothing
 
         extra.unlink()
-        await eventually(lambda: "Newcomer" not in app_names(served.url), what="deleted file")
+        wait_until(lambda: "Newcomer" not in app_names(served.url), what="deleted file")
     assert "broken.yaml:1" in served.log()
+
+
+@pytest.mark.cluster
+def test_with_watching_off_reads_list_on_demand_behind_a_short_cache(
+    crd_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
+) -> None:
+    crd_cluster.api.post(app_path(kube_namespace), application("listed", kube_namespace))
+    kubeconfig = crd_cluster.write_kubeconfig(tmp_path / "kubeconfig")
+    config = config_file(
+        tmp_path,
+        "startpunkt:\n  availability: {enabled: false}\n"
+        "  watch: {enabled: false, cacheTtl: 500ms}\n"
+        f"  namespaceSelector: {{any: false, matchNames: [{kube_namespace}]}}\n",
+    )
+    args = ["--kubeconfig", str(kubeconfig), "--config", str(config)]
+    with Served(args, tmp_path / "log") as served:
+        wait_until(lambda: httpx.get(served.url + "/readyz").status_code == 200)
+        assert app_names(served.url) == ["Listed"]
+        crd_cluster.api.post(app_path(kube_namespace), application("later", kube_namespace))
+        wait_until(lambda: "Later" in app_names(served.url), what="the next listing")
+        sources = httpx.get(served.url + "/api/sources").json()
+        assert sources["watching"] is False
+    assert "Starting Kubernetes resource watchers" not in served.log()
+    assert "?watch=" not in served.log()
+
+
+@pytest.mark.cluster
+def test_watch_health_is_exposed_as_json_and_prometheus_metrics(
+    crd_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
+) -> None:
+    crd_cluster.api.post(app_path(kube_namespace), application("counted", kube_namespace))
+    kubeconfig = crd_cluster.write_kubeconfig(tmp_path / "kubeconfig")
+    config = config_file(
+        tmp_path,
+        "startpunkt:\n  availability: {enabled: false}\n"
+        f"  namespaceSelector: {{any: false, matchNames: [{kube_namespace}]}}\n",
+    )
+    args = ["--kubeconfig", str(kubeconfig), "--config", str(config)]
+    with Served(args, tmp_path / "log") as served:
+        wait_until(lambda: httpx.get(served.url + "/readyz").status_code == 200)
+        crd_cluster.api.post(app_path(kube_namespace), application("second", kube_namespace))
+        wait_until(lambda: "Second" in app_names(served.url))
+        sources = httpx.get(served.url + "/api/sources").json()
+        apps = next(s for s in sources["sources"] if s["source"] == "startpunkt-application")
+        assert apps["state"] == "synced"
+        assert apps["namespace"] == kube_namespace
+        assert apps["events"].get("ADDED") == 1
+        # Istio and OpenShift are not installed in the test cluster
+        routes = next(s for s in sources["sources"] if s["source"] == "route")
+        assert routes["state"] == "absent"
+        metrics = httpx.get(served.url + "/metrics").text
+        assert (
+            f'startpunkt_watch_state{{namespace="{kube_namespace}",'
+            'source="startpunkt-application",state="synced"} 1.0'
+        ) in metrics
+        assert (
+            f'startpunkt_watch_events_total{{namespace="{kube_namespace}",'
+            'source="startpunkt-application",type="ADDED"} 1.0'
+        ) in metrics

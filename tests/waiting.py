@@ -22,3 +22,17 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or probe}")
         await asyncio.sleep(interval)
+
+
+def wait_until(
+    probe: Callable[[], T], timeout: float = 20.0, interval: float = 0.05, what: str = ""
+) -> T:
+    """`eventually` for tests that drive a separate process and have no event loop."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or probe}")
+        time.sleep(interval)

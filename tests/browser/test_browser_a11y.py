@@ -95,7 +95,9 @@ def test_focus_is_visible_on_cards(page: Page, live_site: LiveServer) -> None:
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Tab")
     expect(first).to_be_focused()
-    outline = first.evaluate("e => getComputedStyle(e).outlineStyle + ' ' + getComputedStyle(e).outlineWidth")
+    outline = first.evaluate(
+        "e => getComputedStyle(e).outlineStyle + ' ' + getComputedStyle(e).outlineWidth"
+    )
     assert outline.startswith("solid"), outline
     assert outline != "solid 0px"
 

@@ -119,7 +119,9 @@ def test_bookmarks_are_live_too(page: Page, live_site: LiveServer) -> None:
     mark = bookmark_object("Python docs", "Documentation", "https://docs.python.org/3/")
     live_site.call(live_site.store.apply, BOOKMARKS, "ADDED", mark)
     docs = page.locator("details.group", has=page.locator("h3", has_text="Documentation"))
-    expect(docs.locator(".card-name")).to_have_text(["Kubernetes docs", "Python docs", "Startpunkt"])
+    expect(docs.locator(".card-name")).to_have_text(
+        ["Kubernetes docs", "Python docs", "Startpunkt"]
+    )
     live_site.call(live_site.store.apply, BOOKMARKS, "DELETED", mark)
     expect(docs.locator(".card-name")).to_have_text(["Kubernetes docs", "Startpunkt"])
 

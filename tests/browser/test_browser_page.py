@@ -74,8 +74,8 @@ def test_collapsed_groups_are_remembered(page: Page, live_site: LiveServer) -> N
     page.reload()
     media = page.locator("details.group", has=page.locator("h3", has_text="Media"))
     expect(media).not_to_have_attribute("open", "")
-    expect(page.locator("details.group", has=page.locator("h3", has_text="Home"))).to_have_attribute(
-        "open", ""
-    )
+    expect(
+        page.locator("details.group", has=page.locator("h3", has_text="Home"))
+    ).to_have_attribute("open", "")
     media.locator("summary").press("Enter")
     expect(media).to_have_attribute("open", "")

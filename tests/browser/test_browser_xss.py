@@ -11,7 +11,7 @@ PAYLOADS = [
     '<img src=x onerror="window.__pwned=1;alert(1)">',
     "<script>window.__pwned=2;alert(2)</script>",
     '"><svg onload="window.__pwned=3;alert(3)">',
-    "<iframe srcdoc=\"<script>parent.__pwned=4</script>\"></iframe>",
+    '<iframe srcdoc="<script>parent.__pwned=4</script>"></iframe>',
     "{{7*7}} ${7*7} <b>bold</b>",
 ]
 
