@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -165,7 +165,28 @@ class Store:
         return self._availability.get(target, UNKNOWN) if target else UNKNOWN
 
     def outcomes(self) -> list[Outcome]:
-        return sorted(self._outcomes.values(), key=lambda o: o.ref)
+        """Every candidate object's verdict; a shown object whose link another source already
+        shows is reported as hidden, naming the one that is shown."""
+        result = []
+        for outcome in self._outcomes.values():
+            if outcome.verdict is Verdict.SHOWN:
+                shadowed = [i for i in outcome.items if self._visible.get(i.key) != i]
+                if shadowed:
+                    outcome = self._shadowed(outcome, shadowed[0])
+            result.append(outcome)
+        return sorted(result, key=lambda o: o.ref)
+
+    def _shadowed(self, outcome: Outcome, item: Item) -> Outcome:
+        url_key = _url_key(item)
+        winner = self._winner(url_key) if url_key else None
+        shown = self._visible.get(winner) if winner else None
+        reason = (
+            f"the same link is already shown by {shown.source} {shown.namespace}/"
+            f"{shown.resource_name}, which takes precedence"
+            if shown
+            else "the same link is already shown by another source"
+        )
+        return replace(outcome, verdict=Verdict.HIDDEN, items=(), reason=reason)
 
     def objects(self, source: str) -> list[KubeObject]:
         return [obj for key, obj in self._objects.items() if key[0] == source]

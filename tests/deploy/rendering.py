@@ -20,7 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 CRDS = DEPLOY / "crds"
 EXAMPLES = DEPLOY / "examples"
-OVERLAYS = sorted(p for p in (DEPLOY / "overlays").iterdir() if (p / "kustomization.yaml").is_file())
+OVERLAYS = sorted(
+    p for p in (DEPLOY / "overlays").iterdir() if (p / "kustomization.yaml").is_file()
+)
 COMPONENTS = sorted(p for p in (DEPLOY / "components").iterdir() if p.is_dir())
 
 GROUP = "startpunkt.ullberg.us"

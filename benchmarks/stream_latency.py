@@ -1,0 +1,154 @@
+"""Event-stream latency: from a store write to the event arriving at 1,000 SSE clients.
+
+    .venv/bin/python benchmarks/stream_latency.py [--apps 5000] [--clients 1000]
+                                                  [--writes 100] [--interval 0.05]
+
+Each variant runs in a fresh child process: the server (uvicorn + uvloop + httptools, in the
+child's loop) holds `--apps` applications, and a grandchild process opens `--clients` streams.
+The server then updates one app per `--interval`, stamping `time.monotonic_ns()` into the app's
+`info` just before the write; clients note when the line carrying it is read. Both processes
+share the machine's monotonic clock.
+
+- baseline: a bare asyncio server writing the same pre-encoded frame to every socket (the cost
+  of the kernel and the event loop alone);
+- startpunkt: Store.apply -> Hub -> per-client Subscription -> sse-starlette -> uvicorn.
+
+Prints numbers, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import uvloop
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._web import (  # noqa: E402
+    ROOT,
+    RawFanout,
+    app_object,
+    build_context,
+    build_store,
+    serve,
+    spawn_args,
+    stop,
+)
+from startpunkt.events import encode  # noqa: E402
+from startpunkt.web.app import create_app  # noqa: E402
+from startpunkt.web.stream import frame  # noqa: E402
+
+
+async def clients_ready(port: int, args: argparse.Namespace) -> asyncio.subprocess.Process:
+    deadline = args.writes * args.interval + 60
+    proc = await asyncio.create_subprocess_exec(
+        *spawn_args("latency", port, args.clients, args.writes, deadline),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    async with asyncio.timeout(120):
+        line = await proc.stdout.readline()
+    if line.strip() != b"ready":
+        raise RuntimeError(f"clients failed: {line!r}")
+    return proc
+
+
+async def result_of(proc: asyncio.subprocess.Process) -> dict[str, Any]:
+    assert proc.stdout is not None
+    async with asyncio.timeout(180):
+        line = await proc.stdout.readline()
+        await proc.wait()
+    result: dict[str, Any] = json.loads(line)
+    return result
+
+
+async def run_startpunkt(args: argparse.Namespace) -> dict[str, Any]:
+    ctx = build_context(args.apps)
+    server, task, port = await serve(create_app(ctx))
+    try:
+        proc = await clients_ready(port, args)
+        async with asyncio.timeout(60):
+            while ctx.hub.clients < args.clients:
+                await asyncio.sleep(0.05)
+        for k in range(args.writes):
+            obj = app_object(k, info=f"t={time.monotonic_ns()}")
+            ctx.store.apply("startpunkt", "MODIFIED", obj)
+            await asyncio.sleep(args.interval)
+        return await result_of(proc)
+    finally:
+        await stop(server, task)
+
+
+async def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
+    store = build_store(args.apps)  # no hub: one encoding per event, as the hub does
+    fanout = RawFanout(b"event: HEARTBEAT\r\ndata: {}\r\n\r\n")
+    server = await asyncio.start_server(fanout.handle, "127.0.0.1", 0, backlog=8192)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        proc = await clients_ready(port, args)
+        async with asyncio.timeout(60):
+            while len(fanout.writers) < args.clients:
+                await asyncio.sleep(0.05)
+        for k in range(args.writes):
+            obj = app_object(k, info=f"t={time.monotonic_ns()}")
+            changes = store.apply("startpunkt", "MODIFIED", obj)
+            for change in changes:
+                fanout.broadcast(frame(encode(change)))
+            await asyncio.sleep(args.interval)
+        return await result_of(proc)
+    finally:
+        server.close()
+        for writer in list(fanout.writers):
+            writer.close()
+
+
+def child(args: argparse.Namespace) -> None:
+    run = run_baseline if args.variant == "baseline" else run_startpunkt
+    print(json.dumps(uvloop.run(run(args))), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--apps", type=int, default=5000)
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--writes", type=int, default=100)
+    parser.add_argument("--interval", type=float, default=0.05)
+    parser.add_argument("--variant", choices=["baseline", "startpunkt"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        child(args)
+        return
+    print(
+        f"stream latency: {args.apps} apps, {args.clients} SSE clients, {args.writes} writes "
+        f"{args.interval * 1000:.0f} ms apart; store write -> event line read by the client"
+    )
+    print(f"{'':34}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}   delivered")
+    for variant, label in (
+        ("baseline", "bare asyncio fan-out (baseline)"),
+        ("startpunkt", "startpunkt SSE"),
+    ):
+        started = time.monotonic()
+        out = subprocess.run(
+            [sys.executable, __file__, *sys.argv[1:], "--variant", variant],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        ).stdout
+        r = json.loads(out.strip().splitlines()[-1])
+        print(
+            f"{label:34}{r['p50']:9.1f}{r['p90']:9.1f}{r['p99']:9.1f}{r['max']:9.1f}"
+            f"   {r['delivered']}/{r['expected']}  ({time.monotonic() - started:.0f} s)"
+        )
+
+
+if __name__ == "__main__":
+    main()
