@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -49,7 +48,3 @@ def ensure_namespace(api: KubeApi, name: str) -> None:
     except KubeApiError as e:
         if e.status_code != 409:
             raise
-
-
-def kubeconfig_for(cluster: KubeCluster, path: Path, token: str) -> Path:
-    return cluster.write_kubeconfig(path, user="startpunkt", token=token)

@@ -58,10 +58,6 @@ def render(directory: Path) -> list[Obj]:
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
-def render_text(directory: Path) -> str:
-    return yaml.safe_dump_all(render(directory), sort_keys=False)
-
-
 def with_documented_components(overlay: Path, workdir: Path) -> Path:
     """A copy of deploy/ in which `overlay` has its commented-out `components:` switched on,
     as a user following the comment would; returns the copied overlay."""

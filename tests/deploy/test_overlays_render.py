@@ -10,6 +10,7 @@ import pytest
 
 from startpunkt import cli, config
 from tests.deploy.rendering import (
+    COMPONENTS,
     DEPLOY,
     NAMESPACE,
     OVERLAYS,
@@ -158,3 +159,17 @@ def test_documented_components_switch_on_in_each_overlay(overlay_dir: Path, tmp_
         added = role["rules"][-1]
         assert added["apiGroups"] == [""]
         assert set(added["resources"]) == {"configmaps", "services"}
+
+
+def test_every_component_is_offered_somewhere() -> None:
+    """Each component is either in the overlays' commented `components:` list or used by a
+    shipped kustomization, so none is left undocumented and untested."""
+    offered = set()
+    for overlay in OVERLAYS:
+        for line in (overlay / "kustomization.yaml").read_text().splitlines():
+            if line.startswith("#   - ../../components/"):
+                offered.add(line.split("components/")[1].split()[0])
+        assert offered, f"{overlay.name} offers no components"
+    used = (DEPLOY / "crds-cel" / "kustomization.yaml").read_text()
+    offered |= {c.name for c in COMPONENTS if f"../components/{c.name}" in used}
+    assert offered == {c.name for c in COMPONENTS}
