@@ -12,11 +12,12 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import re
 import statistics
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +99,20 @@ async def serve(app: Starlette) -> tuple[uvicorn.Server, asyncio.Task[None], int
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(), name="uvicorn")
-    async with asyncio.timeout(20):
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
+    await until(lambda: server.started or task.done(), 20)
+    if task.done():
+        task.result()
     port: int = server.servers[0].sockets[0].getsockname()[1]
     return server, task, port
+
+
+async def until(condition: Callable[[], bool], seconds: float) -> None:
+    """Polls `condition` (counts owned by other code have no event to wait on)."""
+    async with asyncio.timeout(seconds):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.05)
 
 
 async def stop(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
@@ -141,6 +149,14 @@ class RawFanout:
     def broadcast(self, frame: bytes) -> None:
         for writer in list(self.writers):
             writer.write(frame)
+
+
+def pin(cpu: int) -> str:
+    """Pins this process to one CPU when there are two or more; returns a note for the output."""
+    if len(os.sched_getaffinity(0)) < 2:
+        return "unpinned"
+    os.sched_setaffinity(0, {cpu})
+    return f"CPU {cpu}"
 
 
 def rss_mib(pid: int | str = "self") -> float:
@@ -246,6 +262,7 @@ def main() -> None:
     hold = sub.add_parser("hold")
     hold.add_argument("port", type=int)
     args = parser.parse_args()
+    pin(1)  # the server side pins itself to CPU 0
     if args.mode == "latency":
         uvloop.run(latency_client(args.port, args.clients, args.events, args.seconds))
     else:

@@ -4,10 +4,10 @@
                                                   [--writes 100] [--interval 0.05]
 
 Each variant runs in a fresh child process: the server (uvicorn + uvloop + httptools, in the
-child's loop) holds `--apps` applications, and a grandchild process opens `--clients` streams.
-The server then updates one app per `--interval`, stamping `time.monotonic_ns()` into the app's
-`info` just before the write; clients note when the line carrying it is read. Both processes
-share the machine's monotonic clock.
+child's loop, pinned to CPU 0) holds `--apps` applications, and a grandchild process (CPU 1)
+opens `--clients` streams. The server then updates one app per `--interval`, stamping
+`time.monotonic_ns()` into the app's `info` just before the write; clients note when the line
+carrying it is read. Both processes share the machine's monotonic clock.
 
 - baseline: a bare asyncio server writing the same pre-encoded frame to every socket (the cost
   of the kernel and the event loop alone);
@@ -31,19 +31,21 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._web import (  # noqa: E402
+from benchmarks._web import (
     ROOT,
     RawFanout,
     app_object,
     build_context,
     build_store,
+    pin,
     serve,
     spawn_args,
     stop,
+    until,
 )
-from startpunkt.events import encode  # noqa: E402
-from startpunkt.web.app import create_app  # noqa: E402
-from startpunkt.web.stream import frame  # noqa: E402
+from startpunkt.events import encode
+from startpunkt.web.app import create_app
+from startpunkt.web.stream import frame
 
 
 async def clients_ready(port: int, args: argparse.Namespace) -> asyncio.subprocess.Process:
@@ -75,9 +77,7 @@ async def run_startpunkt(args: argparse.Namespace) -> dict[str, Any]:
     server, task, port = await serve(create_app(ctx))
     try:
         proc = await clients_ready(port, args)
-        async with asyncio.timeout(60):
-            while ctx.hub.clients < args.clients:
-                await asyncio.sleep(0.05)
+        await until(lambda: ctx.hub.clients >= args.clients, 60)
         for k in range(args.writes):
             obj = app_object(k, info=f"t={time.monotonic_ns()}")
             ctx.store.apply("startpunkt", "MODIFIED", obj)
@@ -94,9 +94,7 @@ async def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
     port = server.sockets[0].getsockname()[1]
     try:
         proc = await clients_ready(port, args)
-        async with asyncio.timeout(60):
-            while len(fanout.writers) < args.clients:
-                await asyncio.sleep(0.05)
+        await until(lambda: len(fanout.writers) >= args.clients, 60)
         for k in range(args.writes):
             obj = app_object(k, info=f"t={time.monotonic_ns()}")
             changes = store.apply("startpunkt", "MODIFIED", obj)
@@ -111,6 +109,7 @@ async def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def child(args: argparse.Namespace) -> None:
+    pin(0)
     run = run_baseline if args.variant == "baseline" else run_startpunkt
     print(json.dumps(uvloop.run(run(args))), flush=True)
 
@@ -130,6 +129,7 @@ def main() -> None:
         f"stream latency: {args.apps} apps, {args.clients} SSE clients, {args.writes} writes "
         f"{args.interval * 1000:.0f} ms apart; store write -> event line read by the client"
     )
+    print("server (uvicorn, uvloop, httptools) on CPU 0, clients (raw asyncio) on CPU 1")
     print(f"{'':34}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}   delivered")
     for variant, label in (
         ("baseline", "bare asyncio fan-out (baseline)"),

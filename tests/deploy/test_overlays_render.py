@@ -164,12 +164,16 @@ def test_documented_components_switch_on_in_each_overlay(overlay_dir: Path, tmp_
 def test_every_component_is_offered_somewhere() -> None:
     """Each component is either in the overlays' commented `components:` list or used by a
     shipped kustomization, so none is left undocumented and untested."""
-    offered = set()
-    for overlay in OVERLAYS:
-        for line in (overlay / "kustomization.yaml").read_text().splitlines():
-            if line.startswith("#   - ../../components/"):
-                offered.add(line.split("components/")[1].split()[0])
-        assert offered, f"{overlay.name} offers no components"
+    offered_by = {
+        overlay.name: {
+            line.split("components/")[1].split()[0]
+            for line in (overlay / "kustomization.yaml").read_text().splitlines()
+            if line.startswith("#   - ../../components/")
+        }
+        for overlay in OVERLAYS
+    }
+    assert len({frozenset(s) for s in offered_by.values()}) == 1, offered_by
+    offered = next(iter(offered_by.values()))
     used = (DEPLOY / "crds-cel" / "kustomization.yaml").read_text()
     offered |= {c.name for c in COMPONENTS if f"../components/{c.name}" in used}
     assert offered == {c.name for c in COMPONENTS}
