@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import json
 import subprocess
@@ -61,7 +62,8 @@ class Clients:
         return cls(proc)
 
     async def open(self, more: int) -> float:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
         self.proc.stdin.write(f"open {more}\n".encode())
         await self.proc.stdin.drain()
         async with asyncio.timeout(180):
@@ -106,6 +108,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         def broadcast() -> None:
             fanout.broadcast(frame + b"\r\n\r\n")
 
+    def reached(wanted: int) -> bool:
+        return count() >= wanted
+
     clients = await Clients.start(port)
     try:
         rows["0"] = {"rss": measure(), "open_s": 0.0}
@@ -113,7 +118,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for step in args.steps:
             seconds = await clients.open(step - opened)
             opened = step
-            await until(lambda: count() >= opened, 60)
+            await until(functools.partial(reached, opened), 60)
             rows[str(step)] = {"rss": measure(), "open_s": seconds}
         broadcast()
         await asyncio.sleep(1)  # let every stream write it (a bounded, one-off settle)
@@ -156,10 +161,10 @@ def main() -> None:
         cells = "".join(f"{rows[str(n)]['rss']:10.1f}" for n in [0, *args.steps])
         last = args.steps[-1]
         per = (rows[str(last)]["rss"] - rows["0"]["rss"]) * 1024 / last
+        opening = sum(rows[str(n)]["open_s"] for n in args.steps)
         print(
             f"{label:34}{cells}{rows['after_broadcast']['rss']:10.1f}   {per:7.1f}"
-            f"   (opened {last} in {rows[str(last)]['open_s'] + rows[str(args.steps[0])]['open_s']:.1f} s;"
-            f" run {time.monotonic() - started:.0f} s)"
+            f"   (opened {last} in {opening:.1f} s; run {time.monotonic() - started:.0f} s)"
         )
 
 

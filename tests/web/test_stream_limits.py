@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import MakeSite, settings_of
+from tests.web.conftest import MakeSite, Site, settings_of
 
 
 async def test_over_the_connection_cap_is_a_json_503(make_site: MakeSite) -> None:
@@ -41,3 +41,30 @@ async def test_a_quiet_stream_gets_heartbeats(make_site: MakeSite) -> None:
     assert beat.event == "HEARTBEAT"
     assert beat.id is None
     assert beat.payload["revision"] == 1
+
+
+async def test_head_answers_headers_only_and_keeps_no_subscription(site: Site) -> None:
+    response = await site.client.head("/api/updates/stream")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.content == b""
+    await site.stream_ready(0)
+
+
+async def test_without_watching_idle_streams_refresh_the_store(make_site: MakeSite) -> None:
+    calls = 0
+
+    async def refresh() -> None:  # what a LIST behind the cache would find
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            site.put("Found")
+
+    settings = settings_of(watch={"enabled": False}, realtime={"heartbeatInterval": "100ms"})
+    site = await make_site(settings, refresh=refresh)
+
+    async with site.stream() as events:
+        found = await events.next_change()
+
+    assert (found.event, found.payload["name"]) == ("APPLICATION_ADDED", "Found")

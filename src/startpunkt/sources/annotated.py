@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from startpunkt.config import SourceSwitch
+from startpunkt.config import Settings, SourceSwitch
 from startpunkt.model import Item, Outcome, ResourceKind
 from startpunkt.sources import annotations as ann
 from startpunkt.sources import urls
@@ -23,7 +23,7 @@ from startpunkt.sources.apps import (
     make_application,
     read_display,
 )
-from startpunkt.sources.base import KubeObject, MappingContext
+from startpunkt.sources.base import KubeObject, MappingContext, Source
 from startpunkt.sources.fields import Trace, section
 
 
@@ -117,3 +117,34 @@ def _url(
 
 def service_name(namespace: str, name: object) -> str | None:
     return f"{namespace}/{name}" if urls.is_hostname(name) else None
+
+
+def annotated_source(
+    name: str,
+    kinds: tuple[ResourceKind, ...],
+    switch: Callable[[Settings], SourceSwitch],
+    derive: Derive,
+    backends: Backends = _no_backends,
+    prefilter: Filter | None = None,
+) -> Source:
+    """A Source for a kind put on the page by annotations; only its URL rules differ."""
+
+    def mapper(obj: KubeObject, ctx: MappingContext) -> Outcome:
+        return map_annotated(
+            obj,
+            ctx,
+            source=name,
+            kind=kinds[0],
+            switch=switch(ctx.settings),
+            derive=derive,
+            backends=backends,
+            prefilter=prefilter,
+        )
+
+    return Source(
+        name=name,
+        kinds=kinds,
+        map=mapper,
+        enabled=lambda settings: switch(settings).enabled,
+        produces="applications",
+    )

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from startpunkt.model import Outcome, Reference, ResourceKind
+from startpunkt.model import Reference, ResourceKind
 from startpunkt.sources import annotated, urls
 from startpunkt.sources.apps import Meta
-from startpunkt.sources.base import KubeObject, MappingContext, Source
+from startpunkt.sources.base import MappingContext
 from startpunkt.sources.fields import Trace, as_list, as_map, as_str, dicts, lookup
 
 NAME = "httproute"
@@ -141,22 +141,10 @@ def backends(spec: Mapping[str, Any], namespace: str) -> tuple[str, ...]:
     return tuple(name for name in found if name)
 
 
-def map_httproute(obj: KubeObject, ctx: MappingContext) -> Outcome:
-    return annotated.map_annotated(
-        obj,
-        ctx,
-        source=NAME,
-        kind=KINDS[0],
-        switch=ctx.settings.gatewayapi.httproute,
-        derive=derive,
-        backends=backends,
-    )
-
-
-SOURCE = Source(
-    name=NAME,
-    kinds=KINDS,
-    map=map_httproute,
-    enabled=lambda settings: settings.gatewayapi.httproute.enabled,
-    produces="applications",
+SOURCE = annotated.annotated_source(
+    NAME,
+    KINDS,
+    lambda settings: settings.gatewayapi.httproute,
+    derive,
+    backends,
 )

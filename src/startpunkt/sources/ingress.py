@@ -10,10 +10,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from startpunkt.model import Outcome, ResourceKind
+from startpunkt.model import ResourceKind
 from startpunkt.sources import annotated, urls
 from startpunkt.sources.apps import Meta
-from startpunkt.sources.base import KubeObject, MappingContext, Source
+from startpunkt.sources.base import KubeObject, MappingContext
 from startpunkt.sources.fields import Trace, as_list, as_map, as_str, dicts, show
 
 NAME = "ingress"
@@ -103,23 +103,11 @@ def class_filter(obj: KubeObject, meta: Meta, ctx: MappingContext) -> str | None
     return None
 
 
-def map_ingress(obj: KubeObject, ctx: MappingContext) -> Outcome:
-    return annotated.map_annotated(
-        obj,
-        ctx,
-        source=NAME,
-        kind=KINDS[0],
-        switch=ctx.settings.ingress,
-        derive=derive,
-        backends=backends,
-        prefilter=class_filter,
-    )
-
-
-SOURCE = Source(
-    name=NAME,
-    kinds=KINDS,
-    map=map_ingress,
-    enabled=lambda settings: settings.ingress.enabled,
-    produces="applications",
+SOURCE = annotated.annotated_source(
+    NAME,
+    KINDS,
+    lambda settings: settings.ingress,
+    derive,
+    backends,
+    prefilter=class_filter,
 )

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from startpunkt.model import Outcome, ResourceKind
+from startpunkt.model import ResourceKind
 from startpunkt.sources import annotated, urls
 from startpunkt.sources.apps import Meta
-from startpunkt.sources.base import KubeObject, MappingContext, Source
+from startpunkt.sources.base import MappingContext
 from startpunkt.sources.fields import Trace, as_list, as_map, dicts
 
 NAME = "virtualservice"
@@ -74,22 +74,10 @@ def backends(spec: Mapping[str, Any], namespace: str) -> tuple[str, ...]:
     return tuple(name for name in found if name)
 
 
-def map_virtualservice(obj: KubeObject, ctx: MappingContext) -> Outcome:
-    return annotated.map_annotated(
-        obj,
-        ctx,
-        source=NAME,
-        kind=KINDS[0],
-        switch=ctx.settings.istio.virtualservice,
-        derive=derive,
-        backends=backends,
-    )
-
-
-SOURCE = Source(
-    name=NAME,
-    kinds=KINDS,
-    map=map_virtualservice,
-    enabled=lambda settings: settings.istio.virtualservice.enabled,
-    produces="applications",
+SOURCE = annotated.annotated_source(
+    NAME,
+    KINDS,
+    lambda settings: settings.istio.virtualservice,
+    derive,
+    backends,
 )

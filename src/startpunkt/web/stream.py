@@ -10,7 +10,8 @@ The contract (spec §4.5, §12 item 13):
   (the `Last-Event-ID` header, sent by EventSource on reconnect, wins over the query);
 - a resume that is too old for the replay ring gets one RESYNC, as does a client whose backlog
   overflowed (which is then disconnected): the page refetches the snapshot;
-- quiet streams get a HEARTBEAT every `realtime.heartbeatInterval`.
+- quiet streams get a HEARTBEAT every `realtime.heartbeatInterval`; with `watch.enabled: false`
+  they also call `ctx.refresh()` then, so changes still arrive (within one interval).
 
 Nothing here waits on a client: the hub never blocks, and a client that stops reading is cut off
 after `SEND_TIMEOUT` seconds of a blocked write, without delaying any other stream. Streams end
@@ -96,6 +97,17 @@ class EventStream(EventSourceResponse):
             self.subscription.close()
 
 
+async def refreshed(ctx: WebContext) -> None:
+    """With watching off the store changes only when asked to (a LIST behind a short cache), so
+    idle streams ask at each heartbeat; otherwise nothing would ever reach them."""
+    if ctx.settings.watch.enabled:
+        return
+    try:
+        await ctx.refresh()
+    except Exception as e:  # the stream stays up; the next tick tries again
+        log.warning("Refreshing the store for the event stream failed: %s", e)
+
+
 async def frames(sub: Subscription, ctx: WebContext, metrics: WebMetrics) -> AsyncIterator[bytes]:
     idle = ctx.settings.realtime.heartbeat_interval
     try:
@@ -112,6 +124,7 @@ async def frames(sub: Subscription, ctx: WebContext, metrics: WebMetrics) -> Asy
             elif sub.closed:
                 return
             else:
+                await refreshed(ctx)  # changes it finds are offered to `sub` right away
                 yield frame(heartbeat(ctx.hub.revision))
     finally:
         sub.close()
