@@ -2,20 +2,17 @@
 # Builds kube-apiserver v1.20.2 from Debian bookworm's `kubernetes` source package, once.
 #
 # Debian ships no kube-apiserver binary, but the orig tarball of its `kubernetes` source package
-# holds the whole vendored tree. Three fixes make it build and run with Debian's Go 1.19:
+# holds the whole vendored tree. Two fixes make it build and run with Debian's Go 1.19:
 #   - k8s' own `make` runs the OpenAPI generators a plain `go build` would miss;
-#   - the vendored reflect2 1.0.1 crashes on Go 1.19, so Debian's 1.0.2 replaces it;
-#   - with reflect2 1.0.2 the vendored json-iterator 1.1.10 decodes "" in custom resources as
-#     null, so Debian's json-iterator 1.1.12 (made for reflect2 1.0.2) replaces it too.
+#   - the vendored reflect2 1.0.1 crashes on Go 1.19, so Debian's 1.0.2 replaces it.
 #
-# Output: $STARTPUNKT_CACHE/kube-apiserver-v1.20.2-2 (default cache: ~/.cache/startpunkt); the
-# suffix is this recipe's revision, so a changed recipe never reuses an old binary.
+# Output: $STARTPUNKT_CACHE/kube-apiserver-v1.20.2 (default cache: ~/.cache/startpunkt).
 # Skips the build when that binary exists, or when STARTPUNKT_KUBE_APISERVER names one.
 set -euo pipefail
 
 VERSION=1.20.5+really1.20.2-1.1+deb12u1
 cache=${STARTPUNKT_CACHE:-$HOME/.cache/startpunkt}
-out=${STARTPUNKT_KUBE_APISERVER_OUT:-$cache/kube-apiserver-v1.20.2-2}
+out=$cache/kube-apiserver-v1.20.2
 
 if [[ -n ${STARTPUNKT_KUBE_APISERVER:-} ]]; then
   [[ -x $STARTPUNKT_KUBE_APISERVER ]] || { echo "STARTPUNKT_KUBE_APISERVER=$STARTPUNKT_KUBE_APISERVER is not an executable" >&2; exit 1; }
@@ -30,10 +27,8 @@ fi
 for tool in go rsync; do
   command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-system-packages.sh first" >&2; exit 1; }
 done
-for dep in modern-go/reflect2 json-iterator/go; do
-  [[ -d /usr/share/gocode/src/github.com/$dep ]] || {
-    echo "missing Debian's Go source for $dep: run scripts/install-system-packages.sh first" >&2; exit 1; }
-done
+[[ -d /usr/share/gocode/src/github.com/modern-go/reflect2 ]] || {
+  echo "missing golang-github-modern-go-reflect2-dev: run scripts/install-system-packages.sh first" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/startpunkt-kube-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -48,10 +43,8 @@ apt-get "${apto[@]}" update -qq
 tar -C "$work" -xzf "$work"/kubernetes_*.orig.tar.gz
 
 src=$work/kubernetes-1.20.2
-for dep in modern-go/reflect2 json-iterator/go; do
-  rm -rf "$src/vendor/github.com/$dep"
-  cp -r "/usr/share/gocode/src/github.com/$dep" "$src/vendor/github.com/$dep"
-done
+rm -rf "$src/vendor/github.com/modern-go/reflect2"
+cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 "$src/vendor/github.com/modern-go/reflect2"
 
 cd "$src"
 mkdir -p .go/src/k8s.io && ln -s ../../.. .go/src/k8s.io/kubernetes

@@ -2,7 +2,6 @@
 # Debian packages the tests need: Go (to build kube-apiserver), etcd, Chromium, openssl.
 set -euo pipefail
 packages=(golang-go etcd-server etcd-client rsync golang-github-modern-go-reflect2-dev
-          golang-github-json-iterator-go-dev
           chromium openssl ca-certificates git make)
 missing=()
 for p in "${packages[@]}"; do
