@@ -1,7 +1,7 @@
 """Real Chromium (Debian's, never a downloaded build) driving the real page.
 
 Fixtures, reusable by any browser test (the end-to-end test against the kube-apiserver too):
-- `browser`: one headless Chromium per session;
+- `browser`: one headless Chromium for the package (tests that live under tests/browser/);
 - `page`: a fresh context and page per test; every request to a host other than the server is
   aborted and recorded (the page must make no third-party calls), and uncaught page errors or
   CSP violations fail the test;
@@ -11,6 +11,7 @@ Fixtures, reusable by any browser test (the end-to-end test against the kube-api
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
 
 from startpunkt.config import Settings
@@ -51,13 +53,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(autouse=True)
+def _no_stale_uvicorn_signal_handler() -> None:
+    """sse-starlette ends every stream in the process while the SIGTERM handler belongs to a
+    uvicorn Server with `should_exit` set. A server run in the main thread by another test may
+    leave its handler installed; the live server here runs in a thread and installs none, so a
+    leftover would silently end its streams. Reset it to the default."""
+    handler = signal.getsignal(signal.SIGTERM)
+    owner = getattr(handler, "__self__", None)
+    if isinstance(owner, uvicorn.Server) and owner.should_exit:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+# Package scope, not session: between calls the sync API leaves its loop marked as the
+# thread's running loop, which would break every asyncio test collected after this package.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(
         executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS

@@ -223,7 +223,7 @@ class Site:
 
     @contextlib.asynccontextmanager
     async def stream(
-        self, query: str = "", headers: Mapping[str, str] | None = None
+        self, query: str = "", headers: Mapping[str, str | bytes] | None = None
     ) -> AsyncIterator[EventReader]:
         async with self.client.stream("GET", STREAM + query, headers=headers) as response:
             assert response.status_code == 200, response.status_code

@@ -67,8 +67,13 @@ async def test_diagnostics_filter_by_verdict(site: Site) -> None:
 
 
 async def test_sources_reports_the_runtime_status(site: Site) -> None:
-    site.sources["startpunkt"] = {"synced": True, "stale": False, "objects": 3}
+    status = {
+        "watching": True,
+        "ready": True,
+        "sources": [{"source": "ingress", "namespace": None, "state": "synced", "relists": 0}],
+    }
+    site.sources.update(status)
 
     response = await site.get("/api/sources")
 
-    assert response.json() == {"startpunkt": {"synced": True, "stale": False, "objects": 3}}
+    assert response.json() == status

@@ -57,7 +57,9 @@ def fill(site: Site) -> None:
     site.put("Hidden", hide="not annotated")
     site.put("Broken", reject="bad spec")
     site.put_bookmark("Docs", "Reading", info="Read me")
-    site.sources["startpunkt"] = {"synced": True}
+    site.sources.update(
+        {"watching": True, "ready": True, "sources": [{"source": "x", "state": "synced"}]}
+    )
 
 
 def set_state(site: Site, app: Any, state: State) -> None:
@@ -97,7 +99,7 @@ async def test_every_response_matches_the_document(site: Site, contract: Contrac
 
 async def test_errors_match_the_error_schema(make_site: MakeSite, contract: Contract) -> None:
     site = await make_site(ready=lambda: False)
-    site.sources["startpunkt"] = {"synced": False}
+    site.sources.update({"ready": False, "sources": [{"source": "x", "state": "syncing"}]})
     for url, status in (("/readyz", 503), ("/api/nope", 404)):
         response = await site.get(url)
         assert response.status_code == status

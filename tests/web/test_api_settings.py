@@ -81,7 +81,10 @@ async def test_an_unknown_language_falls_back_to_the_same_language_then_the_defa
 
 async def test_a_malformed_language_is_a_400_naming_the_format(site: Site) -> None:
     response = await site.get("/api/i8n/english")
+    newline = await site.get("/api/i8n/en%0A")
+    lower = await site.get("/api/i8n/sv-se")
 
+    assert newline.status_code == lower.status_code == 400
     assert response.status_code == 400
     assert response.json()["status"] == 400
     assert "en or en-US" in response.json()["error"]
@@ -99,3 +102,4 @@ async def test_the_default_bundle_follows_accept_language_then_default_language(
     assert preferred.headers["content-language"] == "en-US"
     assert preferred.json() == bundle("en-US")
     assert nothing.headers["content-language"] == "sv-SE"
+    assert nothing.headers["vary"] == "Accept-Language"

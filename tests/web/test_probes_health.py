@@ -18,7 +18,16 @@ async def test_readyz_is_503_naming_the_sources_not_synced(make_site: MakeSite) 
     ready = False
     site = await make_site(ready=lambda: ready)
     site.sources.update(
-        {"ingress": {"synced": True}, "startpunkt": {"synced": False}, "route": {"synced": False}}
+        {
+            "watching": True,
+            "ready": False,
+            "sources": [
+                {"source": "ingress", "namespace": None, "state": "synced"},
+                {"source": "route", "namespace": None, "state": "absent"},
+                {"source": "startpunkt", "namespace": "apps", "state": "syncing"},
+                {"source": "hajimari", "namespace": None, "state": "forbidden"},
+            ],
+        }
     )
 
     waiting = await site.get("/readyz")
@@ -26,8 +35,11 @@ async def test_readyz_is_503_naming_the_sources_not_synced(make_site: MakeSite) 
     done = await site.get("/readyz")
 
     assert waiting.status_code == 503
-    assert waiting.json()["error"] == "not ready: waiting for the first sync of route, startpunkt"
-    assert waiting.json()["notSynced"] == ["route", "startpunkt"]
+    assert waiting.json()["error"] == (
+        "not ready: waiting for the first sync of hajimari, startpunkt in apps"
+    )
+    assert waiting.json()["notSynced"] == ["hajimari", "startpunkt in apps"]
+    assert waiting.json()["sources"] == site.sources
     assert waiting.json()["status"] == 503
     assert done.status_code == 200
     assert done.json()["status"] == "ready"

@@ -77,10 +77,16 @@ async def test_an_id_older_than_the_replay_ring_gets_one_resync(make_site: MakeS
 async def test_an_id_this_server_never_sent_gets_a_resync(site: Site) -> None:
     site.put("a")
 
-    for header in ("99", "not-a-number"):
+    for header in (b"99", b"not-a-number", "²".encode(), b"9" * 5000):
         async with site.stream(headers={"Last-Event-ID": header}) as events:
             resync = await events.next_change()
-        assert (resync.event, resync.payload) == ("RESYNC", {"revision": 1}), header
+        assert (resync.event, resync.payload) == ("RESYNC", {"revision": 1}), header[:10]
+
+
+async def test_a_huge_or_non_ascii_query_id_is_a_400(site: Site) -> None:
+    for value in ("²", "9" * 5000):
+        response = await site.get("/api/updates/stream", params={"lastEventId": value})
+        assert response.status_code == 400, value[:10]
 
 
 async def test_a_malformed_last_event_id_query_is_a_400(site: Site) -> None:

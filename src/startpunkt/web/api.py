@@ -35,7 +35,7 @@ from startpunkt.web.errors import error, unknown_api_path
 from startpunkt.web.params import BadParameter, wanted_tags
 
 LANGUAGE_FORMAT = r"^[a-z]{2}(-[A-Z]{2})?$"
-LANGUAGE = re.compile(LANGUAGE_FORMAT)
+LANGUAGE = re.compile(r"[a-z]{2}(-[A-Z]{2})?")  # used with fullmatch: `$` allows a final \n
 # a function endpoint with methods=None would answer GET only
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -145,7 +145,7 @@ class Api:
 
     async def translation(self, request: Request) -> Response:
         language = request.path_params["language"]
-        if not LANGUAGE.match(language):
+        if not LANGUAGE.fullmatch(language):
             raise BadParameter(
                 f"language: {language!r} is not a language tag; use the form en or en-US "
                 f"({LANGUAGE_FORMAT})"
@@ -153,7 +153,9 @@ class Api:
         return self._bundle(request, language, None)
 
     async def default_translation(self, request: Request) -> Response:
-        return self._bundle(request, None, request.headers.get("accept-language"))
+        response = self._bundle(request, None, request.headers.get("accept-language"))
+        response.headers["Vary"] = "Accept-Language"
+        return response
 
     def _bundle(self, request: Request, language: str | None, accept: str | None) -> Response:
         chosen = translations.choose(language, None, accept, self.ctx.settings.default_language)

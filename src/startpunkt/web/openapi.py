@@ -194,8 +194,25 @@ def schemas() -> dict[str, Schema]:
         ),
         "Sources": {
             "type": "object",
-            "description": "per source: watch health, as the runtime reports it",
-            "additionalProperties": {"type": "object"},
+            "description": "watch or listing health, as the runtime reports it",
+            "properties": {
+                "watching": BOOL,
+                "ready": BOOL,
+                "sources": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "source": STRING,
+                            "kind": STRING,
+                            "namespace": {"type": ["string", "null"]},
+                            "state": {
+                                "enum": ["syncing", "synced", "reconnecting", "absent", "forbidden"]
+                            },
+                        },
+                    },
+                },
+            },
         },
         "Health": {
             "type": "object",

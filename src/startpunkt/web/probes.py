@@ -25,12 +25,19 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def not_synced(status: Mapping[str, Any]) -> list[str]:
-    """Sources whose status does not say `synced: true`."""
-    return sorted(
-        name
-        for name, source in status.items()
-        if not (isinstance(source, Mapping) and source.get("synced") is True)
-    )
+    """The sources in the runtime's status (`{"sources": [{"source", "namespace", "state"}]}`)
+    that have not been listed yet; a `synced` flag, where present, is taken as it is."""
+    sources = status.get("sources")
+    waiting: list[str] = []
+    for source in sources if isinstance(sources, list) else ():
+        if not isinstance(source, Mapping):
+            continue
+        synced = source.get("synced", source.get("state") in ("synced", "absent"))
+        if synced is not True:
+            name = str(source.get("source", "?"))
+            namespace = source.get("namespace")
+            waiting.append(f"{name} in {namespace}" if namespace else name)
+    return sorted(waiting)
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:

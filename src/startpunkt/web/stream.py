@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 
@@ -44,6 +45,7 @@ PATH = "/api/updates/stream"
 # how long one write may stay blocked before the client is considered gone
 SEND_TIMEOUT = 10.0
 RETRY_MS = 2000  # the browser's reconnect delay
+EVENT_ID = re.compile(r"[0-9]{1,18}")  # fullmatch; ASCII only: str.isdigit() accepts "²"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -68,12 +70,12 @@ def last_event_id(request: Request) -> int | None:
     """
     header = request.headers.get("last-event-id", "").strip()
     if header:
-        return int(header) if header.isdigit() else -1
+        return int(header) if EVENT_ID.fullmatch(header) else -1
     query = request.query_params.get("lastEventId", "").strip()
     if not query:
         return None
-    if not query.isdigit():
-        raise BadParameter(f"lastEventId: {query!r} is not an event id (a revision number)")
+    if not EVENT_ID.fullmatch(query):
+        raise BadParameter(f"lastEventId: {query[:40]!r} is not an event id (a revision number)")
     return int(query)
 
 

@@ -740,7 +740,11 @@
     });
     input.setAttribute("aria-expanded", matches.length ? "true" : "false");
     status.textContent = input.value.trim()
-      ? matches.length ? t("search.resultCount", { count: matches.length }) : t("search.noResults")
+      ? matches.length === 1
+        ? t("search.resultCountOne")
+        : matches.length
+          ? t("search.resultCount", { count: matches.length })
+          : t("search.noResults")
       : "";
     setActive(matches.length ? 0 : -1);
   }
