@@ -2,8 +2,9 @@
 
 # ensure_venv EXTRAS: .venv with the project installed (editable), redone when pyproject changes.
 ensure_venv() {
-  local extras=$1 stamp=".venv/.installed$extras"
-  local want; want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  local extras=$1
+  local stamp=".venv/.installed$extras" want
+  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
   if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return; fi
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
     local sudo=; [[ $(id -u) == 0 ]] || sudo=sudo

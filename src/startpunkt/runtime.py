@@ -6,8 +6,8 @@ all stop and the process exits, so a pod never serves a store that silently stop
 from __future__ import annotations
 
 import asyncio
-import signal
 import logging
+import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path

@@ -169,11 +169,8 @@ class Store:
         shows is reported as hidden, naming the one that is shown."""
         result = []
         for outcome in self._outcomes.values():
-            if outcome.verdict is Verdict.SHOWN:
-                shadowed = [i for i in outcome.items if self._visible.get(i.key) != i]
-                if shadowed:
-                    outcome = self._shadowed(outcome, shadowed[0])
-            result.append(outcome)
+            shadowed = [i for i in outcome.items if self._visible.get(i.key) != i]
+            result.append(self._shadowed(outcome, shadowed[0]) if shadowed else outcome)
         return sorted(result, key=lambda o: o.ref)
 
     def _shadowed(self, outcome: Outcome, item: Item) -> Outcome:

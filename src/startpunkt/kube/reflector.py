@@ -73,6 +73,7 @@ class ReflectorStatus:
             "kind": self.label,
             "namespace": self.namespace,
             "state": self.state.value,
+            "synced": self.synced_once,
             "apiVersion": self.api_version,
             "resourceVersion": self.resource_version,
             "lastEvent": self.last_event,

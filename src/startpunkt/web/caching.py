@@ -38,26 +38,43 @@ def encoded(value: Any, revision: int | None = None) -> Encoded:
 
 
 class SnapshotCache:
-    """At most `size` encoded documents, least recently used dropped first."""
+    """Documents of the current snapshot only, at most `size` of them and `budget` bytes.
 
-    def __init__(self, size: int = 128) -> None:
+    Entries of an older snapshot can never be served again, so they go as soon as a newer one is
+    seen; the limits keep a scan of many tag sets from pinning memory.
+    """
+
+    def __init__(self, size: int = 128, budget: int = 64 * 1024 * 1024) -> None:
         self._size = size
-        self._entries: OrderedDict[Hashable, tuple[Snapshot, Encoded]] = OrderedDict()
+        self._budget = budget
+        self._bytes = 0
+        self._snapshot: Snapshot | None = None
+        self._entries: OrderedDict[Hashable, Encoded] = OrderedDict()
 
     def get(self, snapshot: Snapshot, key: Hashable, build: Callable[[Snapshot], Any]) -> Encoded:
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] is snapshot:
+        if snapshot is not self._snapshot:
+            self._snapshot = snapshot
+            self._entries.clear()
+            self._bytes = 0
+        if (found := self._entries.get(key)) is not None:
             self._entries.move_to_end(key)
-            return entry[1]
+            return found
         result = encoded(build(snapshot), snapshot.revision)
-        self._entries[key] = (snapshot, result)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        self._entries[key] = result
+        self._bytes += len(result.body)
+        while len(self._entries) > 1 and (
+            len(self._entries) > self._size or self._bytes > self._budget
+        ):
+            _, dropped = self._entries.popitem(last=False)
+            self._bytes -= len(dropped.body)
         return result
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
 
 
 def _matches(header: str, etag: str) -> bool:
