@@ -11,7 +11,6 @@ Fixtures, reusable by any browser test (the end-to-end test against the kube-api
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
 
 from startpunkt.config import Settings
@@ -51,18 +49,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in item.nodeid:
             item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(autouse=True)
-def _no_stale_uvicorn_signal_handler() -> None:
-    """sse-starlette ends every stream in the process while the SIGTERM handler belongs to a
-    uvicorn Server with `should_exit` set. A server run in the main thread by another test may
-    leave its handler installed; the live server here runs in a thread and installs none, so a
-    leftover would silently end its streams. Reset it to the default."""
-    handler = signal.getsignal(signal.SIGTERM)
-    owner = getattr(handler, "__self__", None)
-    if isinstance(owner, uvicorn.Server) and owner.should_exit:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 # Package scope, not session: between calls the sync API leaves its loop marked as the
