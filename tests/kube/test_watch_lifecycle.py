@@ -244,3 +244,40 @@ def grant(cluster: KubeCluster, namespace: str, user: str, verbs: list[str]) -> 
 
 
 pytestmark = pytest.mark.cluster
+
+
+async def test_a_listing_larger_than_one_page_is_read_whole(
+    crd_cluster: KubeCluster, kube_namespace: str, api_factory, run_reflector
+) -> None:
+    for i in range(7):
+        crd_cluster.api.post(app_path(kube_namespace), application(f"paged{i}", kube_namespace))
+    settings = settings_for(watch={"pageSize": 2})
+    store = store_for(settings)
+    api = api_factory(connection(crd_cluster))
+    reflector = run_reflector(api, store, settings, namespace=kube_namespace)
+    await eventually(lambda: reflector.status.state is ReflectorState.SYNCED)
+    assert len(app_names(store)) == 7
+    assert api.requests >= 4  # four pages of at most two, then the watch
+
+
+async def test_bookmarks_move_the_resume_version_of_a_quiet_watch(
+    kube_cluster_short_watch: KubeCluster, api_factory, run_reflector
+) -> None:
+    cluster = kube_cluster_short_watch
+    install_crds(cluster)
+    for namespace in ("quiet", "busy"):
+        cluster.api.create_namespace(namespace)
+    settings = settings_for(watch={"timeout": "8s"})
+    store = store_for(settings)
+    reflector = run_reflector(api_factory(connection(cluster)), store, settings, namespace="quiet")
+    await eventually(lambda: reflector.status.state is ReflectorState.SYNCED)
+    listed = int(reflector.status.resource_version or 0)
+    # writes elsewhere move the cluster on; the quiet watch only learns of it from bookmarks
+    for i in range(3):
+        cluster.api.post(app_path("busy"), application(f"noise{i}", "busy"))
+    await eventually(
+        lambda: reflector.status.events["BOOKMARK"] >= 1, timeout=30, what="a BOOKMARK"
+    )
+    assert int(reflector.status.resource_version or 0) > listed
+    assert reflector.status.relists == 0
+    assert app_names(store) == []
