@@ -98,16 +98,21 @@ def _serve(args: argparse.Namespace, settings: config.Settings) -> int:
     )
     # one line per API request would drown the watch lines the guide documents
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    config_path = args.config or (Path(p) if (p := os.environ.get(config.CONFIG_ENV)) else None)
     if args.manifests is not None:
         if not args.manifests.is_dir():
             return _fail(f"--manifests {args.manifests}: not a directory")
-        options = runtime.Options(args.host, args.port, manifests=args.manifests)
+        options = runtime.Options(
+            args.host, args.port, manifests=args.manifests, config_path=config_path
+        )
     else:
         try:
             connection = discover(args.kubeconfig, args.context)
         except ConnectionConfigError as e:
             return _fail(str(e))
-        options = runtime.Options(args.host, args.port, connection=connection)
+        options = runtime.Options(
+            args.host, args.port, connection=connection, config_path=config_path
+        )
     try:
         sock = runtime.bind(args.host, args.port)
     except OSError as e:

@@ -16,12 +16,13 @@ from typing import Any
 
 import uvicorn
 from prometheus_client import CollectorRegistry
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from startpunkt import __version__
 from startpunkt.aio import forever
 from startpunkt.checking import Checker
 from startpunkt.config import Settings
-from startpunkt.events import Hub
+from startpunkt.events import Event, Hub
 from startpunkt.kube.api import Api
 from startpunkt.kube.connection import Connection
 from startpunkt.kube.health import WatchCollector
@@ -29,6 +30,7 @@ from startpunkt.kube.listing import Lister
 from startpunkt.kube.watching import ENDPOINTSLICE_SOURCE, Watchers
 from startpunkt.manifests import ManifestsDirectory
 from startpunkt.model import Outcome
+from startpunkt.reloading import ConfigFollower
 from startpunkt.sources import SOURCES, map_object
 from startpunkt.sources.base import MappingContext
 from startpunkt.store import KubeObject, Store
@@ -47,6 +49,7 @@ class Options:
     port: int = 8080
     manifests: Path | None = None
     connection: Connection | None = None
+    config_path: Path | None = None  # followed while running, when given
 
 
 class _Stopped(Exception):
@@ -71,18 +74,38 @@ class _Server(uvicorn.Server):
         self.should_exit = True
 
 
+class SourceMapper:
+    """Maps stored objects with every source's mapper; mappings look up references in the
+    store itself. The settings can change while running (a reloaded configuration)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._by_name = {source.name: source for source in SOURCES}
+        self._context = MappingContext(settings)
+
+    def use(self, settings: Settings, store: Store) -> None:
+        self._context = MappingContext(settings, lookup=store.find)
+
+    def __call__(self, source: str, obj: KubeObject) -> Outcome | None:
+        found = self._by_name.get(source)
+        return map_object(found, obj, self._context) if found else None
+
+
 def build_store(settings: Settings) -> Store:
-    """The store with every source's mapper; mappings look up references in the store itself."""
-    by_name = {source.name: source for source in SOURCES}
-    store: Store
-
-    def mapper(source: str, obj: KubeObject) -> Outcome | None:
-        found = by_name.get(source)
-        return map_object(found, obj, context) if found else None
-
+    mapper = SourceMapper(settings)
     store = Store(mapper, precedence={s.name: i for i, s in enumerate(SOURCES)})
-    context = MappingContext(settings, lookup=store.find)
+    mapper.use(settings, store)
     return store
+
+
+class _Swappable:
+    """The ASGI app uvicorn serves; swapped whole when the configuration is reloaded, so the
+    web layer can treat its settings as fixed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -136,8 +159,23 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
     if checker is not None:
         store.on_object_changed = _readiness_hook(checker)
 
+    app = _Swappable(create_app(ctx))
+    follower = None
+    if options.config_path is not None:
+
+        def apply(applied: Settings, changed: list[str]) -> None:
+            ctx.settings = applied
+            mapper = store.mapper
+            if isinstance(mapper, SourceMapper):
+                mapper.use(applied, store)
+            store.remap_all()
+            app.app = create_app(ctx)
+            hub.publish(Event.build("CONFIG_CHANGED", {"changed": changed}))
+
+        follower = ConfigFollower(options.config_path, settings, apply)
+
     config = uvicorn.Config(
-        create_app(ctx),
+        app,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
@@ -155,6 +193,8 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
                 group.create_task(_first_listing(ctx), name="first listing")
             if checker is not None:
                 group.create_task(forever(checker.run()), name="availability checker")
+            if follower is not None:
+                group.create_task(forever(follower.run()), name="configuration follower")
             group.create_task(_serve(server, sock, watchers), name="http server")
             log.info("Startpunkt %s is serving http://%s:%d/", __version__, _display(host), port)
     except* _Stopped:

@@ -120,7 +120,7 @@ class Store:
         mapper: Mapper,
         precedence: Mapping[str, int] | None = None,
     ) -> None:
-        self._map = mapper
+        self.mapper = mapper
         self._precedence = dict(precedence or {})
         self._objects: dict[ObjectKey, KubeObject] = {}
         self._identities: dict[tuple[str, str, str, str], ObjectKey] = {}
@@ -221,7 +221,7 @@ class Store:
             outcome = None
         else:
             self._keep(key, obj)
-            outcome = self._map(source, obj)
+            outcome = self.mapper(source, obj)
         changes = self._set_outcome(key, outcome)
         changes += self._remap_dependents(source, obj)
         self._publish(changes)
@@ -257,13 +257,21 @@ class Store:
             if self._objects.get(key) is obj:
                 continue
             self._keep(key, obj)
-            changes += self._set_outcome(key, self._map(source, obj))
+            changes += self._set_outcome(key, self.mapper(source, obj))
             changes += self._remap_dependents(source, obj)
         if self.on_object_changed:
             self.on_object_changed(source)
         if quiet and changes:
             self._notify(Resync(self.revision))
             return changes
+        self._publish(changes)
+        return changes
+
+    def remap_all(self) -> list[Change]:
+        """Maps every object again (the mapping settings changed); differences are recorded."""
+        changes: list[Change] = []
+        for key, obj in list(self._objects.items()):
+            changes += self._set_outcome(key, self.mapper(key[0], obj))
         self._publish(changes)
         return changes
 
@@ -328,7 +336,7 @@ class Store:
                 continue
             for key in list(dependents):
                 if key in self._objects and key != object_key(source, obj):
-                    changes += self._set_outcome(key, self._map(key[0], self._objects[key]))
+                    changes += self._set_outcome(key, self.mapper(key[0], self._objects[key]))
         return changes
 
     def _set_outcome(self, key: ObjectKey, outcome: Outcome | None) -> list[Change]:
