@@ -193,3 +193,20 @@ def test_the_heartbeat_is_noticed(page: Page, make_live_site) -> None:  # type: 
     while page.evaluate("window.Startpunkt.lastHeartbeat") == first:
         assert time.monotonic() < deadline, "no heartbeat arrived"
         page.wait_for_timeout(100)
+
+
+def test_a_tag_nobody_used_before_gets_a_chip_like_the_servers(
+    page: Page, live_site: LiveServer
+) -> None:
+    open_live(page, live_site)
+    chips = page.locator("nav.tagbar a.chip:not(.chip-all)")
+    before = chips.all_inner_texts()
+    assert "#zebra" not in before
+    new = app_object("Zoo", "Media", "https://zoo.example.com", tags="Zebra")
+    live_site.call(live_site.store.apply, APPS, "ADDED", new)
+    expect(page.locator("nav.tagbar a.chip", has_text="Zebra")).to_have_attribute("href", "/zebra")
+    live = chips.all_inner_texts()
+    assert live == sorted(live, key=lambda text: text.lstrip("#").casefold())
+    assert_not_reloaded(page)
+    page.reload()
+    assert chips.all_inner_texts() == live  # what the server renders for the same state

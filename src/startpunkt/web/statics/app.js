@@ -345,8 +345,58 @@
     );
   }
 
+  function chipName(link) {
+    return Array.from(link.childNodes)
+      .filter((node) => node.nodeType === Node.TEXT_NODE)
+      .map((node) => node.data)
+      .join("")
+      .trim()
+      .toLowerCase();
+  }
+
+  // A tag no chip offers yet gets one, in sorted place, built like the server's.
+  function ensureChips(tags) {
+    if (tags.length === 0) return;
+    let nav = document.querySelector("nav.tagbar");
+    if (!nav) {
+      const all = el("a", { class: "chip chip-all", href: "/" }, [t("tags.all")]);
+      if (WANTED.size === 0) all.setAttribute("aria-current", "page");
+      nav = el("nav", { class: "tagbar", "aria-label": t("tags.filterBy") }, [
+        el("ul", { class: "chips" }, [el("li", {}, [all])]),
+      ]);
+      const main = document.getElementById("main");
+      main.insertBefore(nav, main.firstChild);
+    }
+    const list = nav.querySelector("ul.chips");
+    const known = new Set(Array.from(list.querySelectorAll("a.chip:not(.chip-all)"), chipName));
+    for (const tag of tags) {
+      const folded = tag.toLowerCase();
+      if (known.has(folded)) continue;
+      known.add(folded);
+      const selection = new Set(WANTED);
+      if (selection.has(folded)) selection.delete(folded);
+      else selection.add(folded);
+      const href = selection.size ? "/" + Array.from(selection).sort().join(",") : "/";
+      const chip = el("li", {}, [
+        el("a", { class: "chip", href: href }, [
+          el("span", { "aria-hidden": "true", class: "chip-hash" }, ["#"]),
+          tag,
+        ]),
+      ]);
+      let before = null;
+      for (const other of Array.from(list.children).slice(1)) {
+        if (chipName(other.querySelector("a")) > folded) {
+          before = other;
+          break;
+        }
+      }
+      list.insertBefore(chip, before);
+    }
+  }
+
   function upsert(kind, data) {
     if (!data || data.key == null) return;
+    if (kind === "app") ensureChips(splitTags(data.tags));
     if (kind === "app" && !wanted(data)) {
       remove(String(data.key));
       return;
