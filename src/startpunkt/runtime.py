@@ -9,13 +9,14 @@ import asyncio
 import logging
 import signal
 import socket
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import httpx
 import uvicorn
-from prometheus_client import CollectorRegistry
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from startpunkt import __version__
@@ -75,15 +76,12 @@ class _Server(uvicorn.Server):
 
 
 class SourceMapper:
-    """Maps stored objects with every source's mapper; mappings look up references in the
-    store itself. The settings can change while running (a reloaded configuration)."""
+    """Maps stored objects with every source's mapper; mappings look up the objects they refer
+    to (urlFrom targets, Gateways) in the store itself."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
         self._by_name = {source.name: source for source in SOURCES}
-        self._context = MappingContext(settings)
-
-    def use(self, settings: Settings, store: Store) -> None:
-        self._context = MappingContext(settings, lookup=store.find)
+        self._context = MappingContext(settings, store.find) if store else MappingContext(settings)
 
     def __call__(self, source: str, obj: KubeObject) -> Outcome | None:
         found = self._by_name.get(source)
@@ -91,9 +89,8 @@ class SourceMapper:
 
 
 def build_store(settings: Settings) -> Store:
-    mapper = SourceMapper(settings)
-    store = Store(mapper, precedence={s.name: i for i, s in enumerate(SOURCES)})
-    mapper.use(settings, store)
+    store = Store(SourceMapper(settings), precedence={s.name: i for i, s in enumerate(SOURCES)})
+    store.mapper = SourceMapper(settings, store)  # now that there is a store to look in
     return store
 
 
@@ -118,61 +115,68 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+@dataclass(slots=True)
+class _Backend:
+    """Where objects come from: the manifests directory, or the cluster (watched or listed)."""
+
+    tasks: list[tuple[str, Coroutine[Any, Any, None]]]
+    client: httpx.AsyncClient | None = None
+    watchers: Watchers | None = None
+
+
+def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext) -> _Backend:
+    if options.manifests is not None:
+        manifests = ManifestsDirectory(options.manifests, store, settings)
+        manifests.load()
+        ctx.ready = lambda: manifests.synced
+        ctx.sources_status = manifests.status_json
+        return _Backend([("manifests poller", forever(manifests.run()))])
+
+    assert options.connection is not None
+    connection = options.connection
+    log.info("Connecting to %s at %s", connection.description, connection.server)
+    client = connection.client(httpx.Timeout(30.0, connect=10.0))
+    api = Api(client)
+    if settings.watch.enabled:
+        watchers = Watchers(api, store, settings)
+        ctx.registry.register(WatchCollector(watchers.statuses))
+        ctx.ready, ctx.sources_status = watchers.ready, watchers.status_json
+        return _Backend([], client, watchers)
+
+    lister = Lister(api, store, settings)
+    ctx.registry.register(WatchCollector(lambda: [r.status for r in lister.reflectors]))
+    ctx.ready, ctx.sources_status, ctx.refresh = lister.ready, lister.status_json, lister.refresh
+    return _Backend([("first listing", lister.refresh())], client)
+
+
+def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollower | None:
+    if options.config_path is None:
+        return None
+
+    def apply(applied: Settings, changed: list[str]) -> None:
+        ctx.settings = applied
+        ctx.store.mapper = SourceMapper(applied, ctx.store)
+        ctx.store.remap_all()
+        app.app = create_app(ctx)
+        ctx.hub.publish(Event.build("CONFIG_CHANGED", {"changed": changed}))
+
+    return ConfigFollower(options.config_path, ctx.settings, apply)
+
+
 async def serve(settings: Settings, options: Options, sock: socket.socket) -> None:
     store = build_store(settings)
     realtime = settings.realtime
     hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
-    registry = CollectorRegistry()
-    checker = Checker(settings, store, registry=registry) if settings.availability.enabled else None
-    ctx = WebContext(
-        settings=settings, store=store, hub=hub, registry=registry, version=__version__
-    )
-
-    watchers: Watchers | None = None
-    manifests: ManifestsDirectory | None = None
-    api: Api | None = None
-    client = None
-    if options.manifests is not None:
-        manifests = ManifestsDirectory(options.manifests, store, settings)
-        manifests.load()
-        ctx.ready = lambda: manifests is not None and manifests.synced
-        ctx.sources_status = manifests.status_json
-    else:
-        assert options.connection is not None
-        log.info(
-            "Connecting to %s at %s", options.connection.description, options.connection.server
-        )
-        client = options.connection.client(_api_timeout())
-        api = Api(client)
-        if settings.watch.enabled:
-            watchers = Watchers(api, store, settings)
-            registry.register(WatchCollector(watchers.statuses))
-            ctx.ready, ctx.sources_status = watchers.ready, watchers.status_json
-        else:
-            lister = Lister(api, store, settings)
-            registry.register(WatchCollector(lambda: [r.status for r in lister.reflectors]))
-            ctx.ready, ctx.sources_status, ctx.refresh = (
-                lister.ready,
-                lister.status_json,
-                lister.refresh,
-            )
-    if checker is not None:
+    ctx = WebContext(settings=settings, store=store, hub=hub, version=__version__)
+    backend = _backend(options, settings, store, ctx)
+    tasks = list(backend.tasks)
+    if settings.availability.enabled:
+        checker = Checker(settings, store, registry=ctx.registry)
         store.on_object_changed = _readiness_hook(checker)
-
+        tasks.append(("availability checker", forever(checker.run())))
     app = _Swappable(create_app(ctx))
-    follower = None
-    if options.config_path is not None:
-
-        def apply(applied: Settings, changed: list[str]) -> None:
-            ctx.settings = applied
-            mapper = store.mapper
-            if isinstance(mapper, SourceMapper):
-                mapper.use(applied, store)
-            store.remap_all()
-            app.app = create_app(ctx)
-            hub.publish(Event.build("CONFIG_CHANGED", {"changed": changed}))
-
-        follower = ConfigFollower(options.config_path, settings, apply)
+    if follower := _follower(options, ctx, app):
+        tasks.append(("configuration follower", forever(follower.run())))
 
     config = uvicorn.Config(
         app,
@@ -185,33 +189,25 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
     host, port = sock.getsockname()[:2]
     try:
         async with asyncio.TaskGroup() as group:
-            if manifests is not None:
-                group.create_task(forever(manifests.run()), name="manifests poller")
-            if watchers is not None:
-                watchers.start(group)
-            elif api is not None:
-                group.create_task(_first_listing(ctx), name="first listing")
-            if checker is not None:
-                group.create_task(forever(checker.run()), name="availability checker")
-            if follower is not None:
-                group.create_task(forever(follower.run()), name="configuration follower")
-            group.create_task(_serve(server, sock, watchers), name="http server")
+            if backend.watchers is not None:
+                backend.watchers.start(group)
+            for name, work in tasks:
+                group.create_task(work, name=name)
+            group.create_task(_serve(server, sock, backend.watchers), name="http server")
             log.info("Startpunkt %s is serving http://%s:%d/", __version__, _display(host), port)
     except* _Stopped:
         pass
     finally:
         hub.close()
-        if client is not None:
-            await client.aclose()
-        if watchers is not None:
-            watchers.stopped()
+        if backend.client is not None:
+            await backend.client.aclose()
+        if backend.watchers is not None:
+            backend.watchers.stopped()
 
 
-async def _first_listing(ctx: WebContext) -> None:
-    await ctx.refresh()
+def _readiness_hook(checker: Checker) -> Callable[[str], None]:
+    """EndpointSlice changes re-evaluate readiness without waiting for the next probe."""
 
-
-def _readiness_hook(checker: Checker) -> Any:
     def changed(source: str) -> None:
         if source == ENDPOINTSLICE_SOURCE:
             checker.readiness_changed()
@@ -221,12 +217,6 @@ def _readiness_hook(checker: Checker) -> Any:
 
 def _display(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
-
-
-def _api_timeout() -> Any:
-    import httpx  # noqa: PLC0415  (only the cluster mode needs it here)
-
-    return httpx.Timeout(30.0, connect=10.0)
 
 
 async def _serve(server: _Server, sock: socket.socket, watchers: Watchers | None) -> None:
