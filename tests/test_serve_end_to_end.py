@@ -29,20 +29,25 @@ def config_file(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def cluster_args(
+    cluster: KubeCluster, namespace: str, tmp_path: Path, extra: str = ""
+) -> list[str]:
+    """`serve` arguments for watching one namespace of the test cluster, probes off."""
+    kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")
+    config = config_file(
+        tmp_path,
+        "startpunkt:\n  availability: {enabled: false}\n"
+        f"  namespaceSelector: {{any: false, matchNames: [{namespace}]}}\n" + extra,
+    )
+    return ["--kubeconfig", str(kubeconfig), "--config", str(config)]
+
+
 @pytest.mark.cluster
 def test_cluster_mode_shows_the_guides_log_lines_from_start_to_shutdown(
     crd_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
     crd_cluster.api.post(app_path(kube_namespace), application("my-app", kube_namespace))
-    kubeconfig = crd_cluster.write_kubeconfig(tmp_path / "kubeconfig")
-    config = config_file(
-        tmp_path,
-        "startpunkt:\n  availability: {enabled: false}\n"
-        f"  namespaceSelector: {{any: false, matchNames: [{kube_namespace}]}}\n",
-    )
-    served = Served(
-        ["--kubeconfig", str(kubeconfig), "--config", str(config)], tmp_path / "log", env={}
-    )
+    served = Served(cluster_args(crd_cluster, kube_namespace, tmp_path), tmp_path / "log")
     with served:
         wait_until(lambda: httpx.get(served.url + "/readyz").status_code == 200)
         assert app_names(served.url) == ["My-App"]
@@ -116,14 +121,9 @@ def test_with_watching_off_reads_list_on_demand_behind_a_short_cache(
     crd_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
     crd_cluster.api.post(app_path(kube_namespace), application("listed", kube_namespace))
-    kubeconfig = crd_cluster.write_kubeconfig(tmp_path / "kubeconfig")
-    config = config_file(
-        tmp_path,
-        "startpunkt:\n  availability: {enabled: false}\n"
-        "  watch: {enabled: false, cacheTtl: 500ms}\n"
-        f"  namespaceSelector: {{any: false, matchNames: [{kube_namespace}]}}\n",
+    args = cluster_args(
+        crd_cluster, kube_namespace, tmp_path, "  watch: {enabled: false, cacheTtl: 500ms}\n"
     )
-    args = ["--kubeconfig", str(kubeconfig), "--config", str(config)]
     with Served(args, tmp_path / "log") as served:
         wait_until(lambda: httpx.get(served.url + "/readyz").status_code == 200)
         assert app_names(served.url) == ["Listed"]
@@ -140,13 +140,7 @@ def test_watch_health_is_exposed_as_json_and_prometheus_metrics(
     crd_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
 ) -> None:
     crd_cluster.api.post(app_path(kube_namespace), application("counted", kube_namespace))
-    kubeconfig = crd_cluster.write_kubeconfig(tmp_path / "kubeconfig")
-    config = config_file(
-        tmp_path,
-        "startpunkt:\n  availability: {enabled: false}\n"
-        f"  namespaceSelector: {{any: false, matchNames: [{kube_namespace}]}}\n",
-    )
-    args = ["--kubeconfig", str(kubeconfig), "--config", str(config)]
+    args = cluster_args(crd_cluster, kube_namespace, tmp_path)
     with Served(args, tmp_path / "log") as served:
         wait_until(lambda: httpx.get(served.url + "/readyz").status_code == 200)
         crd_cluster.api.post(app_path(kube_namespace), application("second", kube_namespace))
