@@ -162,3 +162,58 @@ def test_watch_health_is_exposed_as_json_and_prometheus_metrics(
             f'startpunkt_watch_events_total{{namespace="{kube_namespace}",'
             'source="startpunkt-application",type="ADDED"} 1.0'
         ) in metrics
+
+
+def stream_events(base: str, headers: dict[str, str], count: int) -> list[tuple[str, str]]:
+    """The first `count` (event, id) pairs of a stream; heartbeats have no id."""
+    seen: list[tuple[str, str]] = []
+    with httpx.stream("GET", base + "/api/updates/stream", headers=headers, timeout=20) as r:
+        event, id_ = "", ""
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line.removeprefix("event:").strip()
+            elif line.startswith("id:"):
+                id_ = line.removeprefix("id:").strip()
+            elif line == "" and event:
+                seen.append((event, id_))
+                event, id_ = "", ""
+                if len(seen) == count:
+                    return seen
+    return seen
+
+
+def test_a_page_resuming_against_a_restarted_process_is_told_to_resync(tmp_path: Path) -> None:
+    root = tmp_path / "manifests"
+    root.mkdir()
+    app = (
+        "apiVersion: startpunkt.ullberg.us/v1alpha4\nkind: Application\n"
+        "metadata: {{name: {0}, namespace: default}}\n"
+        "spec: {{name: {0}, group: Tools, url: 'https://{0}.example'}}\n"
+    )
+    (root / "a.yaml").write_text(app.format("first"))
+    config = config_file(tmp_path, "startpunkt:\n  availability: {enabled: false}\n")
+    args = ["--manifests", str(root), "--config", str(config)]
+    with Served(args, tmp_path / "log1") as served:
+        results: list[list[tuple[str, str]]] = []
+        listener = threading.Thread(
+            target=lambda: results.append(stream_events(served.url, {}, 2)), daemon=True
+        )
+        listener.start()
+        wait_until(
+            lambda: (
+                "clients 1"
+                in httpx.get(served.url + "/metrics").text.replace(
+                    "startpunkt_stream_clients ", "clients "
+                )
+            ),
+            what="the stream",
+        )
+        (root / "b.yaml").write_text(app.format("second"))
+        listener.join(20)
+    (heartbeat, _), (added, old_id) = results[0]
+    assert (heartbeat, added) == ("HEARTBEAT", "APPLICATION_ADDED")
+
+    with Served(args, tmp_path / "log2") as served:
+        resumed = stream_events(served.url, {"Last-Event-ID": old_id}, 2)
+    assert "RESYNC" in [event for event, _ in resumed]
+    assert "APPLICATION_ADDED" not in [event for event, _ in resumed]

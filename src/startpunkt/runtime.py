@@ -9,6 +9,7 @@ import asyncio
 import logging
 import signal
 import socket
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +89,17 @@ class SourceMapper:
         return map_object(found, obj, self._context) if found else None
 
 
-def build_store(settings: Settings) -> Store:
-    store = Store(SourceMapper(settings), precedence={s.name: i for i, s in enumerate(SOURCES)})
+def revision_base() -> int:
+    """A first revision above any an earlier process or another replica could have reached
+    (milliseconds since the epoch, times 1,000): a page that resumes its event stream against
+    a restarted or different process then gets RESYNC, never someone else's events. It stays
+    below 2**53, so browsers keep it exact."""
+    return time.time_ns() // 1_000_000 * 1000
+
+
+def build_store(settings: Settings, first_revision: int = 0) -> Store:
+    precedence = {s.name: i for i, s in enumerate(SOURCES)}
+    store = Store(SourceMapper(settings), precedence, first_revision)
     store.mapper = SourceMapper(settings, store)  # now that there is a store to look in
     return store
 
@@ -164,7 +174,7 @@ def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollo
 
 
 async def serve(settings: Settings, options: Options, sock: socket.socket) -> None:
-    store = build_store(settings)
+    store = build_store(settings, revision_base())
     realtime = settings.realtime
     hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
     ctx = WebContext(settings=settings, store=store, hub=hub, version=__version__)

@@ -119,6 +119,7 @@ class Store:
         self,
         mapper: Mapper,
         precedence: Mapping[str, int] | None = None,
+        first_revision: int = 0,
     ) -> None:
         self.mapper = mapper
         self._precedence = dict(precedence or {})
@@ -137,7 +138,8 @@ class Store:
         # called with the source name whenever a raw object of it changes
         self.on_object_changed: Callable[[str], None] | None = None
         self._snapshot: Snapshot | None = None
-        self.revision = 0
+        # revisions are event ids; a process starts where no earlier process could have been
+        self.revision = first_revision
 
     # -- reading ---------------------------------------------------------------------------
 
