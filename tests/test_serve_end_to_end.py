@@ -200,13 +200,8 @@ def test_a_page_resuming_against_a_restarted_process_is_told_to_resync(tmp_path:
         )
         listener.start()
         wait_until(
-            lambda: (
-                "clients 1"
-                in httpx.get(served.url + "/metrics").text.replace(
-                    "startpunkt_stream_clients ", "clients "
-                )
-            ),
-            what="the stream",
+            lambda: "startpunkt_stream_clients 1.0" in httpx.get(served.url + "/metrics").text,
+            what="the open stream",
         )
         (root / "b.yaml").write_text(app.format("second"))
         listener.join(20)
