@@ -161,6 +161,14 @@ class Watch(Section):
     resync_period_seconds: int = Field(default=0, ge=0)
 
 
+class StatusSection(Section):
+    """`.status` on Startpunkt's own Applications and Bookmarks (needs patch on their status)."""
+
+    enabled: bool = True
+    # lastChecked is refreshed this often even when nothing else changed
+    refresh: PositiveDuration = 300.0
+
+
 class Realtime(Section):
     enabled: bool = True
     heartbeat_interval: PositiveDuration = 30.0
@@ -229,6 +237,7 @@ class Settings(Section):
     availability: Availability = Availability()
     watch: Watch = Watch()
     realtime: Realtime = Realtime()
+    status: StatusSection = StatusSection()
     websocket: LegacyWebsocket | None = None
     web: Web = Web()
 

@@ -23,7 +23,14 @@ from startpunkt.config import Settings
 log = logging.getLogger(__name__)
 
 # whole sections that decide what runs
-RESTART_SECTIONS = ("namespace_selector", "watch", "availability", "realtime", "websocket")
+RESTART_SECTIONS = (
+    "namespace_selector",
+    "watch",
+    "availability",
+    "realtime",
+    "status",
+    "websocket",
+)
 # sections whose `enabled` flag starts or stops a source (the rest of them applies live)
 SOURCE_SWITCHES = (
     ("ingress",),

@@ -29,6 +29,7 @@ from startpunkt.kube.api import Api
 from startpunkt.kube.connection import Connection
 from startpunkt.kube.health import WatchCollector
 from startpunkt.kube.listing import Lister
+from startpunkt.kube.reporting import StatusReporter
 from startpunkt.kube.watching import ENDPOINTSLICE_SOURCE, Watchers
 from startpunkt.manifests import ManifestsDirectory
 from startpunkt.model import Outcome
@@ -151,7 +152,11 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
         watchers = Watchers(api, store, settings)
         ctx.registry.register(WatchCollector(watchers.statuses))
         ctx.ready, ctx.sources_status = watchers.ready, watchers.status_json
-        return _Backend([], client, watchers)
+        tasks = []
+        if settings.status.enabled:
+            reporter = StatusReporter(api, store, settings)
+            tasks.append(("status reporter", forever(reporter.run())))
+        return _Backend(tasks, client, watchers)
 
     lister = Lister(api, store, settings)
     ctx.registry.register(WatchCollector(lambda: [r.status for r in lister.reflectors]))
@@ -182,7 +187,7 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
     tasks = list(backend.tasks)
     if settings.availability.enabled:
         checker = Checker(settings, store, registry=ctx.registry)
-        store.on_object_changed = _readiness_hook(checker)
+        store.object_listeners.append(_readiness_hook(checker))
         tasks.append(("availability checker", forever(checker.run())))
     app = _Swappable(create_app(ctx))
     if follower := _follower(options, ctx, app):

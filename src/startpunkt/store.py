@@ -135,8 +135,8 @@ class Store:
         self._listeners: list[Listener] = []
         # called when the set of referenced objects changes, so they can be watched
         self.on_references_changed: Callable[[], None] | None = None
-        # called with the source name whenever a raw object of it changes
-        self.on_object_changed: Callable[[str], None] | None = None
+        # called with the source name whenever a raw object of it changes, shown or not
+        self.object_listeners: list[Callable[[str], None]] = []
         self._snapshot: Snapshot | None = None
         # revisions are event ids; a process starts where no earlier process could have been
         self.revision = first_revision
@@ -169,11 +169,16 @@ class Store:
     def outcomes(self) -> list[Outcome]:
         """Every candidate object's verdict; a shown object whose link another source already
         shows is reported as hidden, naming the one that is shown."""
-        result = []
-        for outcome in self._outcomes.values():
-            shadowed = [i for i in outcome.items if self._visible.get(i.key) != i]
-            result.append(self._shadowed(outcome, shadowed[0]) if shadowed else outcome)
-        return sorted(result, key=lambda o: o.ref)
+        return sorted((self._as_seen(o) for o in self._outcomes.values()), key=lambda o: o.ref)
+
+    def outcome(self, source: str, namespace: str, name: str) -> Outcome | None:
+        """One object's verdict, as `outcomes()` reports it."""
+        found = self._outcomes.get((source, namespace, name))
+        return self._as_seen(found) if found else None
+
+    def _as_seen(self, outcome: Outcome) -> Outcome:
+        shadowed = [i for i in outcome.items if self._visible.get(i.key) != i]
+        return self._shadowed(outcome, shadowed[0]) if shadowed else outcome
 
     def _shadowed(self, outcome: Outcome, item: Item) -> Outcome:
         url_key = _url_key(item)
@@ -227,8 +232,8 @@ class Store:
         changes = self._set_outcome(key, outcome)
         changes += self._remap_dependents(source, obj)
         self._publish(changes)
-        if self.on_object_changed:
-            self.on_object_changed(source)
+        for listener in self.object_listeners:
+            listener(source)
         return changes
 
     def replace(
@@ -261,8 +266,8 @@ class Store:
             self._keep(key, obj)
             changes += self._set_outcome(key, self.mapper(source, obj))
             changes += self._remap_dependents(source, obj)
-        if self.on_object_changed:
-            self.on_object_changed(source)
+        for listener in self.object_listeners:
+            listener(source)
         if quiet and changes:
             self._notify(Resync(self.revision))
             return changes

@@ -31,6 +31,10 @@ NAMESPACE = "startpunkt"
 READ_VERBS = frozenset({"get", "list", "watch"})
 #: what a start page has no business reading, whatever the configuration
 NEVER_READ = frozenset({"secrets", "nodes", "namespaces"})
+#: the only writes: .status of Startpunkt's own objects (startpunkt.status.enabled)
+STATUS_WRITES = frozenset(
+    {(GROUP, "applications/status", "patch"), (GROUP, "bookmarks/status", "patch")}
+)
 #: spec.urlFrom targets granted by deploy/components/urlfrom-rbac
 URLFROM_TARGETS = frozenset({("", "configmaps"), ("", "services")})
 

@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 JSONObject = dict[str, Any]
 
 
+# Transport failures worth trying again: refused connections, resets, dead streams, timeouts.
+TRANSIENT = (httpx.TransportError, httpx.StreamError, TimeoutError)
+
+
 class ApiError(Exception):
     def __init__(
         self, status: int, reason: str, message: str, retry_after: float | None = None
@@ -81,6 +85,19 @@ class Api:
         if not isinstance(body, dict):
             raise ApiError(502, "BadResponse", f"GET {path} did not return a JSON object")
         return body
+
+    async def patch(self, path: str, body: Mapping[str, Any]) -> JSONObject:
+        """A JSON merge patch (only what is given changes; `None` removes a field)."""
+        self.requests += 1
+        response = await self._client.patch(
+            path,
+            content=json.dumps(body),
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        if response.status_code >= 400:
+            raise await _error(response)
+        result = response.json()
+        return result if isinstance(result, dict) else {}
 
     async def watch(
         self,

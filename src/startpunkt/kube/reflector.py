@@ -25,17 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from startpunkt.config import Watch as WatchSettings
-from startpunkt.kube.api import Api, ApiError, Discovery, JSONObject, collection_path
+from startpunkt.kube.api import TRANSIENT, Api, ApiError, Discovery, JSONObject, collection_path
 from startpunkt.model import ResourceKind
 from startpunkt.store import Store
 
 log = logging.getLogger(__name__)
-
-# Transport failures worth a reconnect: refused connections, resets, dead streams, timeouts.
-_TRANSIENT = (httpx.TransportError, httpx.StreamError, TimeoutError)
 
 
 class ReflectorState(enum.StrEnum):
@@ -151,7 +146,7 @@ class Reflector:
                 self._expired()
             except ApiError as e:
                 await self._api_error(e)
-            except _TRANSIENT as e:
+            except TRANSIENT as e:
                 await self._reconnect(f"{type(e).__name__} {e}".strip())
 
     async def list_once(self) -> None:
@@ -165,7 +160,7 @@ class Reflector:
             if e.status == 403:
                 self.status.state = ReflectorState.FORBIDDEN
             log.error("Cannot list %s in %s: %s", self.status.label, self.status.scope, e)
-        except _TRANSIENT as e:
+        except TRANSIENT as e:
             self.status.last_error = f"{type(e).__name__} {e}".strip()
             log.error(
                 "Cannot list %s in %s: %s",
