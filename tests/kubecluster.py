@@ -86,7 +86,7 @@ def kube_apiserver_binary() -> Path:
         where = f"STARTPUNKT_KUBE_APISERVER={explicit}"
     else:
         cache = os.environ.get("STARTPUNKT_CACHE") or Path.home() / ".cache" / "startpunkt"
-        path = Path(cache) / "kube-apiserver-v1.20.2"
+        path = Path(cache) / "kube-apiserver-v1.20.2-r3"  # scripts/build-kube-apiserver.sh
         where = str(path)
     if not (path.is_file() and os.access(path, os.X_OK)):
         raise MissingBinaryError(f"kube-apiserver not found at {where}: {BUILD_HINT}")
