@@ -3,8 +3,9 @@
 `kubectl get stapp` then shows each Application's resolved URL and availability, and
 `kubectl describe` says why an object is not on the page (the `Shown` condition), without
 anyone opening the diagnostics page. Only the status subresource is written, with merge
-patches, and only when something a reader would notice changed: the state, the URL, a
-condition, or a `lastChecked` older than `status.refresh`.
+patches, and only when something a reader would notice changed: the state, the URL or a
+condition (or, with `status.refresh` set, a `lastChecked` older than that). Probing alone
+writes nothing, so a large cluster is not rewritten every probe interval.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class StatusReporter:
     async def run(self) -> None:
         while True:
             try:
-                async with asyncio.timeout(self._refresh):
+                async with asyncio.timeout(self._refresh or None):
                     await self._dirty.wait()
             except TimeoutError:
                 pass  # time to refresh lastChecked
@@ -179,7 +180,8 @@ class StatusReporter:
         wanted = _comparable(desired)
         written = self._written.get(key)
         if written is not None and written[0] == wanted:
-            return now - written[1] >= self._refresh and "lastChecked" in desired
+            stale = bool(self._refresh) and now - written[1] >= self._refresh
+            return stale and "lastChecked" in desired
         current = obj.get("status") if isinstance(obj.get("status"), Mapping) else None
         if written is None and _comparable(current) == wanted:
             self._written[key] = (wanted, now)  # already right, e.g. written before a restart
