@@ -199,3 +199,25 @@ async def test_the_poller_notices_edits_while_running(tmp_path: Path) -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+def test_url_from_follows_its_target_file(tmp_path: Path) -> None:
+    (tmp_path / "app.yaml").write_text(
+        app_yaml("Wiki")
+        + "  urlFrom: {apiVersion: v1, kind: ConfigMap, name: urls, property: data.wiki}\n"
+    )
+    target = tmp_path / "urls.yaml"
+    target.write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: urls}\n"
+        "data: {wiki: 'https://wiki.lab.example'}\n"
+    )
+    manifests, store = directory(tmp_path)
+    assert store.snapshot().applications[0].url == "https://wiki.lab.example"
+    changes = Changes(store)
+    touch_later(target, target.read_text().replace("wiki.lab", "docs.lab"))
+    manifests.rescan()
+    assert changes.take() == [("updated", "Wiki")]
+    assert store.snapshot().applications[0].url == "https://docs.lab.example"
+    target.unlink()
+    manifests.rescan()
+    assert store.snapshot().applications[0].url == "https://wiki.example"  # spec.url again

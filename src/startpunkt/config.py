@@ -24,7 +24,6 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-ENV_PREFIX = "STARTPUNKT"
 CONFIG_ENV = "STARTPUNKT_CONFIG"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")

@@ -95,8 +95,11 @@ def _url_key(item: Item) -> str | None:
     return f"{type(item).__name__}|{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
 
 
-def _identity(obj: KubeObject) -> tuple[str, str, str, str]:
-    """(API group, kind, namespace, name): how references name an object, version aside."""
+Identity = tuple[str, str, str, str]  # (API group, kind, namespace, name)
+
+
+def _identity(obj: KubeObject) -> Identity:
+    """How references name an object, version aside."""
     meta = obj.get("metadata")
     meta = meta if isinstance(meta, Mapping) else {}
     group = str(obj.get("apiVersion", "")).rpartition("/")[0]
@@ -106,6 +109,12 @@ def _identity(obj: KubeObject) -> tuple[str, str, str, str]:
         str(meta.get("namespace") or ""),
         str(meta.get("name") or ""),
     )
+
+
+def _ref_identity(ref: Reference, namespace: str | None = None) -> Identity:
+    group = ref.api_version.rpartition("/")[0]
+    where = (ref.namespace or "") if namespace is None else namespace
+    return (group, ref.kind, where, ref.name)
 
 
 def object_key(source: str, obj: KubeObject) -> ObjectKey:
@@ -124,12 +133,15 @@ class Store:
         self.mapper = mapper
         self._precedence = dict(precedence or {})
         self._objects: dict[ObjectKey, KubeObject] = {}
-        self._identities: dict[tuple[str, str, str, str], ObjectKey] = {}
+        self._identities: dict[Identity, ObjectKey] = {}
         self._outcomes: dict[ObjectKey, Outcome] = {}
         self._candidates: dict[str, Item] = {}  # every shown item, before de-duplication
         self._by_url: dict[str, set[str]] = {}
         self._visible: dict[str, Item] = {}
         self._dependents: dict[Reference, set[ObjectKey]] = {}
+        # referenced identities -> references, also under namespace "" so a cluster-scoped
+        # object finds references that named a namespace (as `find` does)
+        self._referents: dict[Identity, set[Reference]] = {}
         self._availability: dict[ProbeTarget, Availability] = {}
         self._by_target: dict[ProbeTarget, set[str]] = {}
         self._listeners: list[Listener] = []
@@ -204,10 +216,9 @@ class Store:
 
     def find(self, ref: Reference) -> KubeObject | None:
         """The stored object a reference points at, whatever version it was read with."""
-        group = ref.api_version.rpartition("/")[0]
-        key = self._identities.get((group, ref.kind, ref.namespace or "", ref.name))
+        key = self._identities.get(_ref_identity(ref))
         if key is None and ref.namespace:  # a cluster-scoped target named with a namespace
-            key = self._identities.get((group, ref.kind, "", ref.name))
+            key = self._identities.get(_ref_identity(ref, ""))
         return self._objects.get(key) if key else None
 
     def probe_targets(self) -> set[ProbeTarget]:
@@ -312,8 +323,14 @@ class Store:
             dependents.discard(key)
             if not dependents:
                 self._dependents.pop(ref, None)
+                for identity in {_ref_identity(ref), _ref_identity(ref, "")}:
+                    self._referents.get(identity, set()).discard(ref)
+                    if not self._referents.get(identity, True):
+                        del self._referents[identity]
         for ref in added:
             self._dependents.setdefault(ref, set()).add(key)
+            for identity in {_ref_identity(ref), _ref_identity(ref, "")}:
+                self._referents.setdefault(identity, set()).add(ref)
         if self.on_references_changed and (dropped or len(self._dependents) != before):
             self.on_references_changed()
 
@@ -329,21 +346,15 @@ class Store:
 
     def _remap_dependents(self, source: str, obj: KubeObject) -> list[Change]:
         """Objects that looked at `obj` while being mapped are mapped again."""
-        if not self._dependents:
+        refs = self._referents.get(_identity(obj))
+        if not refs:
             return []
-        meta = obj.get("metadata") or {}
-        kind, api_version = str(obj.get("kind", "")), str(obj.get("apiVersion", ""))
-        name, namespace = meta.get("name"), meta.get("namespace")
-        group = api_version.rpartition("/")[0]
+        itself = object_key(source, obj)
+        dependents = {key for ref in refs for key in self._dependents.get(ref, ())}
         changes: list[Change] = []
-        for ref, dependents in list(self._dependents.items()):
-            if (ref.kind, ref.name, ref.namespace or None) != (kind, name, namespace or None):
-                continue
-            if ref.api_version.rpartition("/")[0] != group:
-                continue
-            for key in list(dependents):
-                if key in self._objects and key != object_key(source, obj):
-                    changes += self._set_outcome(key, self.mapper(key[0], self._objects[key]))
+        for key in sorted(dependents):
+            if key in self._objects and key != itself:
+                changes += self._set_outcome(key, self.mapper(key[0], self._objects[key]))
         return changes
 
     def _set_outcome(self, key: ObjectKey, outcome: Outcome | None) -> list[Change]:

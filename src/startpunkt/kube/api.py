@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -134,12 +133,6 @@ def collection_path(kind: ResourceKind, namespace: str | None) -> str:
     if namespace and kind.namespaced:
         return f"{base}/namespaces/{namespace}/{kind.plural}"
     return f"{base}/{kind.plural}"
-
-
-@dataclass(frozen=True, slots=True)
-class Discovered:
-    kind: ResourceKind
-    verbs: frozenset[str]
 
 
 class Discovery:
