@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from startpunkt.config import Settings
-from startpunkt.sources import SOURCES
+from startpunkt.sources import DEPENDENCY_KINDS, SOURCES
 from startpunkt.store import ObjectKey, Store, object_key
 
 log = logging.getLogger(__name__)
@@ -39,13 +39,11 @@ class _File:
 
 def _source_index() -> dict[tuple[str, str], str]:
     """(API group, kind) -> source name; any served version maps to the same source."""
-    index: dict[tuple[str, str], str] = {
-        ("gateway.networking.k8s.io", "Gateway"): "gateway",
-        ("discovery.k8s.io", "EndpointSlice"): "endpointslice",
-    }
-    for source in SOURCES:
-        for kind in source.kinds:
-            index.setdefault((kind.group, kind.kind), source.name)
+    index: dict[tuple[str, str], str] = {}
+    named = [(s.name, s.kinds) for s in SOURCES] + list(DEPENDENCY_KINDS.items())
+    for name, kinds in named:
+        for kind in kinds:
+            index.setdefault((kind.group, kind.kind), name)
     return index
 
 
@@ -75,10 +73,10 @@ class ManifestsDirectory:
     ) -> None:
         self.root = root
         self._store = store
-        self._settings = settings
         self._poll = poll_interval
         self._files: dict[Path, _File] = {}
         self._index = _source_index()
+        self._disabled = {s.name for s in SOURCES if not s.enabled(settings)}
         selector = settings.namespace_selector
         self._namespaces = None if selector.any else frozenset(selector.match_names)
         self.synced = False
@@ -184,15 +182,9 @@ class ManifestsDirectory:
             return None
         group = str(doc.get("apiVersion", "")).rpartition("/")[0]
         source = self._index.get((group, str(doc.get("kind", ""))), ANY_KIND)
-        if source != ANY_KIND and not self._enabled(source):
+        if source in self._disabled:
             return None
         return source, obj
-
-    def _enabled(self, source: str) -> bool:
-        for candidate in SOURCES:
-            if candidate.name == source:
-                return candidate.enabled(self._settings)
-        return True
 
     def _update(self, path: Path, entry: _File | None) -> None:
         before = self._files.pop(path, None)

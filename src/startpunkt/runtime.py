@@ -30,11 +30,11 @@ from startpunkt.kube.connection import Connection
 from startpunkt.kube.health import WatchCollector
 from startpunkt.kube.listing import Lister
 from startpunkt.kube.reporting import StatusReporter
-from startpunkt.kube.watching import ENDPOINTSLICE_SOURCE, Watchers
+from startpunkt.kube.watching import Watchers
 from startpunkt.manifests import ManifestsDirectory
 from startpunkt.model import Outcome
 from startpunkt.reloading import ConfigFollower
-from startpunkt.sources import SOURCES, map_object
+from startpunkt.sources import ENDPOINTSLICE_SOURCE, SOURCES, map_object
 from startpunkt.sources.base import MappingContext
 from startpunkt.store import KubeObject, Store
 from startpunkt.web.app import create_app

@@ -16,7 +16,6 @@ from startpunkt.checking.probing import (
     tls_context,
 )
 from startpunkt.checking.readiness import (
-    ENDPOINTSLICE_SOURCE,
     Readiness,
     combine,
     endpoint_readiness,
@@ -25,7 +24,6 @@ from startpunkt.checking.readiness import (
 
 __all__ = [
     "BODY_LIMIT",
-    "ENDPOINTSLICE_SOURCE",
     "USER_AGENT",
     "Checker",
     "ProbeOutcome",

@@ -37,7 +37,6 @@ from startpunkt.checking.probing import (
     tls_context,
 )
 from startpunkt.checking.readiness import (
-    ENDPOINTSLICE_SOURCE,
     Readiness,
     combine,
     endpoint_readiness,
@@ -45,6 +44,7 @@ from startpunkt.checking.readiness import (
 )
 from startpunkt.config import Backoff, Settings
 from startpunkt.model import State
+from startpunkt.sources import ENDPOINTSLICE_SOURCE
 from startpunkt.store import KubeObject, Notice, ProbeTarget, Resync, Store, probe_target
 
 log = logging.getLogger(__name__)

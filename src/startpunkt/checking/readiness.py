@@ -13,7 +13,6 @@ from typing import Any, Literal
 from startpunkt.checking.probing import ProbeResult
 from startpunkt.model import Availability, State
 
-ENDPOINTSLICE_SOURCE = "endpointslice"  # the store's source name for EndpointSlice objects
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 Readiness = Literal["ready", "partial", "none-ready", "empty", "unknown"]

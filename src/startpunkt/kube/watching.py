@@ -14,17 +14,17 @@ from startpunkt.config import Settings
 from startpunkt.kube.api import Api, Discovery
 from startpunkt.kube.reflector import Reflector, ReflectorState
 from startpunkt.model import Reference, ResourceKind
-from startpunkt.sources import GATEWAY_KINDS, SOURCES
+from startpunkt.sources import (
+    ENDPOINTSLICE_KINDS,
+    ENDPOINTSLICE_SOURCE,
+    GATEWAY_KINDS,
+    GATEWAY_SOURCE,
+    SOURCES,
+)
 from startpunkt.store import Store
 
 log = logging.getLogger(__name__)
 
-ENDPOINTSLICE_KINDS = tuple(
-    ResourceKind("discovery.k8s.io", version, "endpointslices", "EndpointSlice", "EndpointSlice")
-    for version in ("v1", "v1beta1")
-)
-GATEWAY_SOURCE = "gateway"
-ENDPOINTSLICE_SOURCE = "endpointslice"
 REFERENCE_PREFIX = "ref:"
 
 

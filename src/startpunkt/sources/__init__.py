@@ -10,7 +10,7 @@ point the runtime should call: whatever the object contains, it returns an Outco
 import logging
 
 from startpunkt.config import Settings
-from startpunkt.model import Outcome
+from startpunkt.model import Outcome, ResourceKind
 from startpunkt.sources import hajimari, httproute, ingress, istio, route, startpunkt
 from startpunkt.sources.base import KubeObject, Lookup, Mapper, MappingContext, Source
 from startpunkt.sources.fields import object_ref
@@ -18,7 +18,11 @@ from startpunkt.sources.fields import object_ref
 __all__ = [
     "APPLICATION_SOURCES",
     "BOOKMARK_SOURCES",
+    "DEPENDENCY_KINDS",
+    "ENDPOINTSLICE_KINDS",
+    "ENDPOINTSLICE_SOURCE",
     "GATEWAY_KINDS",
+    "GATEWAY_SOURCE",
     "SOURCES",
     "KubeObject",
     "Lookup",
@@ -45,8 +49,17 @@ SOURCES: tuple[Source, ...] = (
 APPLICATION_SOURCES = frozenset(s.name for s in SOURCES if s.produces == "applications")
 BOOKMARK_SOURCES = frozenset(s.name for s in SOURCES if s.produces == "bookmarks")
 
-# HTTPRoute URLs depend on Gateways: the runtime watches these and answers lookups for them
+# Objects read for other objects' sake, under these store source names: Gateways (an
+# HTTPRoute's scheme and port) and EndpointSlices (the readiness behind an app's Services).
+# The watchers, the manifests directory and the availability checker all use these names.
 GATEWAY_KINDS = httproute.GATEWAY_KINDS
+GATEWAY_SOURCE = "gateway"
+ENDPOINTSLICE_KINDS = tuple(
+    ResourceKind("discovery.k8s.io", version, "endpointslices", "EndpointSlice", "EndpointSlice")
+    for version in ("v1", "v1beta1")
+)
+ENDPOINTSLICE_SOURCE = "endpointslice"
+DEPENDENCY_KINDS = {GATEWAY_SOURCE: GATEWAY_KINDS, ENDPOINTSLICE_SOURCE: ENDPOINTSLICE_KINDS}
 
 _BY_NAME = {s.name: s for s in SOURCES}
 _REASON_LIMIT = 200
