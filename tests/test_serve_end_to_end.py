@@ -79,7 +79,8 @@ def test_cluster_mode_shows_the_guides_log_lines_from_start_to_shutdown(
         assert line in log, f"{line!r} missing from:\n{log}"
     assert "Started " in log
     assert served.exit_seconds is not None
-    assert served.exit_seconds < 10
+    # the open stream ended with the hub, not by the server's graceful-shutdown deadline
+    assert "timeout graceful shutdown exceeded" not in log
 
 
 def test_manifests_mode_follows_file_edits(tmp_path: Path) -> None:
