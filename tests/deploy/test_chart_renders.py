@@ -434,3 +434,36 @@ def test_chart_and_kustomize_agree(helm: Helm, value_set_name: str, overlay: str
     service, kservice = one(chart, "Service"), one(kustomized, "Service")
     assert service["spec"]["ports"] == kservice["spec"]["ports"]
     assert service["metadata"]["annotations"] == kservice["metadata"]["annotations"]
+
+
+# -- what the READMEs say -----------------------------------------------------------------------
+
+
+def test_chart_readme_example_values_do_what_they_say(helm: Helm) -> None:
+    readme = (CHART / "README.md").read_text()
+    block = readme[
+        readme.index("```yaml") + len("```yaml") : readme.index(
+            "```\n", readme.index("```yaml") + 7
+        )
+    ]
+    objs = helm.template(yaml.safe_load(block))
+    settings = settings_of(objs)
+    assert settings.web.title == "Home"
+    assert settings.availability.interval == 30
+    assert settings.namespace_selector.match_names == ("apps", "media")
+    assert {
+        r["metadata"]["namespace"] for r in of_kind(objs, "Role") if component(r) == SOURCE_READER
+    } == {"apps", "media"}
+    ingress = one(objs, "Ingress")
+    assert (ingress["spec"]["ingressClassName"], ingress["spec"]["rules"][0]["host"]) == (
+        "nginx",
+        "start.example.com",
+    )
+
+
+def test_deploy_readme_namespaced_command_matches_the_namespaced_overlay(helm: Helm) -> None:
+    """deploy/README.md's `--set 'startpunkt.rbac.namespaced={apps,media}'`."""
+    text = (DEPLOY / "README.md").read_text()
+    assert "--set 'startpunkt.rbac.namespaced={apps,media}'" in text
+    by_flag = helm.template({}, "--set", "startpunkt.rbac.namespaced={apps,media}")
+    assert by_flag == helm.template(VALUE_SETS["namespaced"])
