@@ -149,16 +149,22 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "every-optional-on": every_optional_on(),
 }
 
-#: for the RBAC: sources switched off in the configuration are not granted
-FEW_SOURCES: dict[str, Any] = {
-    "startpunkt": {
-        "config": {
-            "hajimari": {"enabled": False},
-            "openshift": {"enabled": False},
-            "istio": {"virtualservice": {"enabled": "false"}},
-            "gatewayapi": {"httproute": {"enabled": False}},
-            "status": {"enabled": False},
-        },
-        "rbac": {"namespaced": ["apps"]},
-    }
+#: more configurations for the RBAC checks, which must follow each
+RBAC_SETS: dict[str, dict[str, Any]] = {
+    "few-sources": {  # sources switched off are not granted
+        "startpunkt": {
+            "config": {
+                "hajimari": {"enabled": False},
+                "openshift": {"enabled": False},
+                "istio": {"virtualservice": {"enabled": "false"}},
+                "gatewayapi": {"httproute": {"enabled": False}},
+                "status": {"enabled": False},
+            },
+            "rbac": {"namespaced": ["apps"]},
+        }
+    },
+    "namespaced-by-config": {  # the configuration's own namespaceSelector, as a string
+        "startpunkt": {"config": {"namespaceSelector": {"any": False, "matchNames": "apps, media"}}}
+    },
+    "reads-no-namespace": {"startpunkt": {"config": {"namespaceSelector": {"any": False}}}},
 }

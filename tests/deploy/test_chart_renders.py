@@ -16,7 +16,7 @@ import yaml
 
 from startpunkt import cli, config
 from tests.deploy import chartreadme
-from tests.deploy.charting import CHART, FEW_SOURCES, RELEASE, VALUE_SETS, Helm
+from tests.deploy.charting import CHART, RBAC_SETS, RELEASE, VALUE_SETS, Helm
 from tests.deploy.grants import (
     DEFAULT_LEASE,
     LEADER_ELECTION,
@@ -346,10 +346,10 @@ def test_an_original_chart_values_file_installs(helm: Helm) -> None:
 # -- RBAC ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [*sorted(VALUE_SETS), "few-sources"])
+@pytest.mark.parametrize("name", [*sorted(VALUE_SETS), *sorted(RBAC_SETS)])
 def test_rbac_grants_exactly_what_the_configuration_reads(helm: Helm, name: str) -> None:
     """The same check as for the kustomize overlays (tests/deploy/grants.py)."""
-    values = FEW_SOURCES if name == "few-sources" else VALUE_SETS[name]
+    values = {**VALUE_SETS, **RBAC_SETS}[name]
     objs = helm.template(values)
     urlfrom = values.get("startpunkt", {}).get("rbac", {}).get("urlFrom", {}).get("enabled")
     extra = {("", "configmaps"), ("", "services")} if urlfrom else set()
@@ -361,11 +361,25 @@ def test_rbac_grants_exactly_what_the_configuration_reads(helm: Helm, name: str)
 def test_few_sources_grant_less(helm: Helm) -> None:
     """Switching sources off in the configuration takes their rules away."""
     (role,) = [
-        r for r in of_kind(helm.template(FEW_SOURCES), "Role") if component(r) == SOURCE_READER
+        r
+        for r in of_kind(helm.template(RBAC_SETS["few-sources"]), "Role")
+        if component(r) == SOURCE_READER
     ]
     groups = {group for group, _, _, _ in named_rules(role)}
     assert groups == {"startpunkt.ullberg.us", "networking.k8s.io", "discovery.k8s.io"}
     assert not any(verb == "patch" for _, _, verb, _ in named_rules(role))
+
+
+def test_namespaces_from_the_configuration_get_roles(helm: Helm) -> None:
+    objs = helm.template(RBAC_SETS["namespaced-by-config"])
+    readers = [r for r in of_kind(objs, "Role", "ClusterRole") if component(r) == SOURCE_READER]
+    assert {(r["kind"], r["metadata"]["namespace"]) for r in readers} == {
+        ("Role", "apps"), ("Role", "media")
+    }  # fmt: skip
+    nothing = helm.template(RBAC_SETS["reads-no-namespace"])
+    assert [
+        r for r in of_kind(nothing, "Role", "ClusterRole") if component(r) == SOURCE_READER
+    ] == []
 
 
 def test_lease_rbac_follows_the_configured_lease_name(helm: Helm) -> None:

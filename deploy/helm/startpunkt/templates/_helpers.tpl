@@ -57,6 +57,24 @@ so the RBAC and what Startpunkt reads cannot disagree.
 {{- toJson $config -}}
 {{- end -}}
 
+{{/*
+Where Startpunkt reads, from the configuration's namespaceSelector: {"clusterWide": true} for
+every namespace, else {"namespaces": [the listed ones]} (matchNames may be a list or "a,b").
+*/}}
+{{- define "startpunkt.scope" -}}
+{{- $config := include "startpunkt.config" . | fromJson -}}
+{{- $selector := $config.namespaceSelector | default dict -}}
+{{- if and (hasKey $selector "any") (eq (toString (get $selector "any")) "false") -}}
+{{- $listed := get $selector "matchNames" | default list -}}
+{{- if kindIs "string" $listed -}}{{- $listed = splitList "," $listed -}}{{- end -}}
+{{- $names := list -}}
+{{- range $listed -}}{{- $names = append $names (trim (toString .)) -}}{{- end -}}
+{{- dict "namespaces" ($names | compact | uniq) | toJson -}}
+{{- else -}}
+{{- dict "clusterWide" true | toJson -}}
+{{- end -}}
+{{- end -}}
+
 {{/* true unless the configuration switches it off (`false` or "false"); dig's keys are a path. */}}
 {{- define "startpunkt.on" -}}
 {{- $config := index . 0 -}}
