@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from startpunkt.kube.api import Api, ApiError
-from startpunkt.kube.connection import Connection, ConnectionConfigError, discover
+from startpunkt.kube.connection import Connection, discover
 from startpunkt.kube.credentials import ExecCredentialError
 from tests.kube.execplugin import PluginScript, kubeconfig_for
 from tests.kubecluster import KubeCluster
@@ -193,27 +193,6 @@ async def test_a_hanging_plugin_holds_up_nothing_else(
     with pytest.raises(asyncio.CancelledError):
         await waiting
     assert _gone(plugin.runs[0]["pid"])  # no plugin is left behind by a cancelled request
-
-
-def test_interactive_plugins_and_unknown_versions_are_refused_when_loading(
-    kube_cluster: KubeCluster, plugin: PluginScript, tmp_path: Path
-) -> None:
-    cases = [
-        ({"interactiveMode": "Always"}, "interactiveMode is Always.*without a terminal"),
-        ({"apiVersion": "client.authentication.k8s.io/v1alpha1"}, "v1alpha1.*not supported"),
-        ({"command": "bin/plugin"}, None),  # relative to the kubeconfig's directory
-    ]
-    for fields, error in cases:
-        path = kubeconfig_for(
-            kube_cluster, tmp_path / "kubeconfig", {"exec": {**plugin.exec_section(), **fields}}
-        )
-        if error is None:
-            conn = discover(str(path), environ={})
-            assert conn.exec_plugin is not None
-            assert conn.exec_plugin.command == str(tmp_path / "bin" / "plugin")
-        else:
-            with pytest.raises(ConnectionConfigError, match=error):
-                discover(str(path), environ={})
 
 
 async def test_a_plugin_that_asks_gets_the_cluster_in_its_exec_info(

@@ -261,7 +261,7 @@ def _decoded(section: Mapping[str, Any], key: str, owner: str) -> bytes | None:
     if not (value := section.get(key)):
         return None
     try:
-        return base64.b64decode(str(value))
+        return base64.b64decode("".join(str(value).split()), validate=True)  # line breaks allowed
     except binascii.Error:
         raise ValueError(f"{key} of {owner!r} is not base64") from None
 
