@@ -15,8 +15,11 @@ import pytest
 from startpunkt.kube.api import Api, ApiError
 from startpunkt.kube.connection import Connection, discover
 from startpunkt.kube.credentials import ExecCredentialError
+from startpunkt.kube.reflector import Reflector, ReflectorState
+from tests.kube.conftest import settings_for, store_for
 from tests.kube.execplugin import PluginScript, kubeconfig_for
 from tests.kubecluster import KubeCluster
+from tests.kubeobjects import app_path, application
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.cluster
@@ -202,3 +205,27 @@ async def test_a_plugin_that_asks_gets_the_cluster_in_its_exec_info(
     await connect(provideClusterInfo=True).get("/version")
     [run] = plugin.runs
     assert run["info"]["spec"]["cluster"]["server"] == kube_cluster.server
+
+
+async def test_a_watch_retries_a_failing_plugin_and_syncs_once_it_works(
+    crd_cluster: KubeCluster,
+    kube_namespace: str,
+    plugin: PluginScript,
+    tmp_path: Path,
+    api_factory: Callable[[Connection], Api],
+    run_reflector: Callable[..., Reflector],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    crd_cluster.api.post(app_path(kube_namespace), application("alpha", kube_namespace))
+    failure = {"exit": 1, "stderr": "error: the network is unreachable"}
+    plugin.plan(failure, failure, {"token": crd_cluster.admin_token})
+    path = kubeconfig_for(crd_cluster, tmp_path / "kubeconfig", {"exec": plugin.exec_section()})
+    settings = settings_for()
+    store = store_for(settings)
+    reflector = run_reflector(
+        api_factory(discover(str(path), environ={})), store, settings, namespace=kube_namespace
+    )
+    await eventually(lambda: reflector.status.state is ReflectorState.SYNCED, what="sync")
+    assert [a.resource_name for a in store.snapshot().applications] == ["alpha"]
+    assert len(plugin.runs) == 3
+    assert "exited with status 1: error: the network is unreachable" in caplog.text

@@ -72,7 +72,8 @@ class ExecPlugin:
         spec: dict[str, Any] = {"interactive": False}
         if self.cluster_info is not None:
             spec["cluster"] = dict(self.cluster_info)
-        return json.dumps({"kind": "ExecCredential", "apiVersion": self.api_version, "spec": spec})
+        info = {"kind": "ExecCredential", "apiVersion": self.api_version, "spec": spec}
+        return json.dumps(info, default=str)  # YAML may have given the config dates
 
     def describe(self) -> str:
         return f"exec plugin {Path(self.command).name!r} of user {self.user!r}"
@@ -283,15 +284,12 @@ class ExecAuth(httpx.Auth):
         self,
         plugin: ExecPlugin,
         use_certificate: Callable[[bytes, bytes], Awaitable[None]] | None = None,
-        clock: Callable[[], float] = time.time,
     ) -> None:
         self._plugin = plugin
         self._use_certificate = use_certificate
-        self._clock = clock
         self._lock = asyncio.Lock()
         self._credential: Credential | None = None
         self._generation = 0  # bumped by every plugin run
-        self.runs = 0
 
     async def _current(self, request: httpx.Request, rejected: int | None) -> int:
         """The generation of a usable credential; runs the plugin if there is none."""
@@ -299,10 +297,9 @@ class ExecAuth(httpx.Auth):
             credential = self._credential
             if (
                 credential is None
-                or credential.expired(self._clock())
+                or credential.expired(time.time())
                 or rejected == self._generation
             ):
-                self.runs += 1
                 credential = await run_plugin(self._plugin, request)
                 if credential.certificate is not None:
                     if self._use_certificate is None:
@@ -402,7 +399,8 @@ def environment_proxy(url: str) -> str | None:
     parsed = httpx.URL(url)
     if urllib.request.proxy_bypass(parsed.host):
         return None
-    return urllib.request.getproxies_environment().get(parsed.scheme)
+    proxies = urllib.request.getproxies_environment()
+    return proxies.get(parsed.scheme) or proxies.get("all")
 
 
 def exec_client(
