@@ -34,6 +34,9 @@ with open(plan_file) as f:
 step = plan[min(run, len(plan) - 1)]
 if step.get("hang"):
     time.sleep(3600)
+if step.get("flood"):
+    while True:
+        sys.stdout.write("x" * 65536)
 if step.get("exit"):
     print(step.get("stderr", ""), file=sys.stderr)
     sys.exit(step["exit"])

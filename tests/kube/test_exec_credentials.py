@@ -182,6 +182,15 @@ async def test_a_hanging_plugin_is_stopped_after_its_timeout(
     assert _gone(run["pid"])
 
 
+async def test_a_plugin_that_prints_without_end_is_stopped(
+    plugin: PluginScript, connect: Callable[..., Api]
+) -> None:
+    plugin.plan({"flood": True})
+    with pytest.raises(ExecCredentialError, match="printed more than 1048576 bytes; stopped it"):
+        await connect().get("/version")
+    assert _gone(plugin.runs[0]["pid"])
+
+
 async def test_a_hanging_plugin_holds_up_nothing_else(
     kube_cluster: KubeCluster, plugin: PluginScript, connect: Callable[..., Api]
 ) -> None:

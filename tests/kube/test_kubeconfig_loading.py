@@ -103,6 +103,7 @@ def test_a_kubeconfig_given_as_text_or_bytes_with_a_context() -> None:
         (b"\xff\xfe kubeconfig", None, "cannot read the kubeconfig"),
         ("clusters: [", None, "cannot read the kubeconfig"),
         (b"x" * (2 << 20), None, "larger than"),
+        ("[" * 100_000, None, "nested too deeply"),
         (
             kubeconfig_text(**{"certificate-authority": "ca.crt"}),
             None,

@@ -190,6 +190,8 @@ def from_kubeconfig_text(
         data = yaml.safe_load(text.decode() if isinstance(text, bytes) else text) or {}
     except (UnicodeDecodeError, yaml.YAMLError) as e:
         raise ConnectionConfigError(f"{source}: cannot read the kubeconfig ({e})") from e
+    except RecursionError:
+        raise ConnectionConfigError(f"{source}: the kubeconfig is nested too deeply") from None
     if not isinstance(data, Mapping):
         raise ConnectionConfigError(f"{source}: not a kubeconfig (expected a mapping)")
     config = {

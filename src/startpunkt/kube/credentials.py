@@ -208,17 +208,19 @@ async def run_plugin(plugin: ExecPlugin, request: httpx.Request | None = None) -
         raise fail(f"cannot run {plugin.command!r}: {e.strerror or e}") from None
     # stderr drains alongside, so a chatty plugin cannot stall on a full pipe
     stderr_reader = asyncio.ensure_future(_read_bounded(proc.stderr, MAX_STDERR, strict=False))
+    finished = False
     try:
         async with asyncio.timeout(plugin.timeout):
             stdout = await _read_bounded(proc.stdout, MAX_OUTPUT, strict=True)
             stderr = await stderr_reader
             status = await proc.wait()
+            finished = True
     except TimeoutError:
         raise fail(f"gave no credential within {plugin.timeout:.0f} s; stopped it") from None
     except OverflowError:
         raise fail(f"printed more than {MAX_OUTPUT} bytes; stopped it") from None
     finally:
-        if proc.returncode is None:
+        if not finished:  # the whole group: children that keep the pipes open go too
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
@@ -236,7 +238,7 @@ def _parse(
     # never quote the output in errors: it holds the credential
     try:
         document = json.loads(stdout)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise fail("printed no ExecCredential JSON") from None
     if not isinstance(document, Mapping) or document.get("kind") != "ExecCredential":
         raise fail("printed JSON that is no ExecCredential")
