@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable
@@ -213,7 +214,10 @@ async def test_a_plugin_that_asks_gets_the_cluster_in_its_exec_info(
     plugin.plan({"token": kube_cluster.admin_token})
     await connect(provideClusterInfo=True).get("/version")
     [run] = plugin.runs
-    assert run["info"]["spec"]["cluster"]["server"] == kube_cluster.server
+    cluster = run["info"]["spec"]["cluster"]
+    assert cluster["server"] == kube_cluster.server
+    ca = Path(kube_cluster.ca_file).read_bytes()
+    assert base64.b64decode(cluster["certificate-authority-data"]) == ca
 
 
 async def test_a_watch_retries_a_failing_plugin_and_syncs_once_it_works(

@@ -14,6 +14,7 @@ a transport error to the callers, so reflectors retry it with backoff like a ref
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -144,11 +145,11 @@ def exec_plugin_from(
         args=tuple(args),
         env=tuple(env),
         install_hint=hint.strip() if isinstance(hint, str) else "",
-        cluster_info=_cluster_info(cluster) if spec.get("provideClusterInfo") else None,
+        cluster_info=_cluster_info(cluster, base) if spec.get("provideClusterInfo") else None,
     )
 
 
-def _cluster_info(cluster: Mapping[str, Any]) -> dict[str, Any]:
+def _cluster_info(cluster: Mapping[str, Any], base: Path | None) -> dict[str, Any]:
     """ExecCredential spec.cluster: what kubectl tells a plugin that asks about the cluster."""
     info: dict[str, Any] = {"server": cluster.get("server")}
     for key in ("tls-server-name", "insecure-skip-tls-verify", "proxy-url"):
@@ -156,6 +157,14 @@ def _cluster_info(cluster: Mapping[str, Any]) -> dict[str, Any]:
             info[key] = cluster[key]
     if cluster.get("certificate-authority-data"):
         info["certificate-authority-data"] = cluster["certificate-authority-data"]
+    elif ca_file := cluster.get("certificate-authority"):
+        path = Path(str(ca_file))
+        if not path.is_absolute() and base is not None:
+            path = base.parent / path
+        try:  # kubectl hands the plugin the CA's content, not the file's name
+            info["certificate-authority-data"] = base64.b64encode(path.read_bytes()).decode()
+        except OSError as e:
+            raise ValueError(f"cannot read certificate-authority {str(ca_file)!r}: {e}") from e
     for extension in cluster.get("extensions") or ():
         if isinstance(extension, Mapping) and extension.get("name") == (
             "client.authentication.k8s.io/exec"
