@@ -176,9 +176,7 @@ class LeaderElection(Section):
     mean in client-go, whose defaults they are."""
 
     enabled: bool = True
-    lease_name: str = Field(
-        default="startpunkt", pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
-    )
+    lease_name: str = Field(default="startpunkt", pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
     # empty: POD_NAMESPACE, else the kubeconfig context's or the service account's namespace
     namespace: str = Field(default="", pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$")
     lease_duration: PositiveDuration = 15.0

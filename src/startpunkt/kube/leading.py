@@ -186,9 +186,7 @@ class LeaderElector:
     async def run(self) -> None:
         """Campaigns, leads and follows until cancelled; hands the Lease back on the way out."""
         loop = asyncio.get_running_loop()
-        log.info(
-            "Leader election on Lease %s as %s", self.config.where, self.config.identity
-        )
+        log.info("Leader election on Lease %s as %s", self.config.where, self.config.identity)
         try:
             async with asyncio.TaskGroup() as group:  # the leader's work, while leading
                 self._group = group
@@ -444,7 +442,6 @@ class LeaderCollector(Collector):
         )
 
 
-
 class Replicas:
     """Everything several replicas need: the election, the leader's work (with publishing its
     availability), and following the published availability while another replica leads."""
@@ -465,7 +462,8 @@ class Replicas:
         )
         namespace = config.namespace
         self.publisher = Publisher(api, store, namespace, ready, field_manager(config.identity))
-        leader_work = [*work, ("availability publisher", self.publisher.run)]
+        self._elected = asyncio.Event()
+        leader_work = [*work, ("availability publisher", self._publish)]
         self.elector = LeaderElector(api, config, lambda: together(leader_work))
         self.follower = Follower(store, namespace, lambda: self.elector.role is Role.FOLLOWER)
         self.elector.role_listeners.append(self._role_changed)
@@ -482,8 +480,17 @@ class Replicas:
         )
 
     def _role_changed(self, role: Role) -> None:
+        if role is Role.LEADER:
+            self._elected.set()
+        else:
+            self._elected.clear()
         if role is Role.FOLLOWER:
             self.follower.restart()
+
+    async def _publish(self) -> None:
+        # a replica working alone has nobody to publish to (and may not be allowed to)
+        await self._elected.wait()
+        await self.publisher.run()
 
     async def _follow(self) -> None:
         # only once the election is on: a replica that cannot use the Lease needs no ConfigMap

@@ -32,7 +32,7 @@ CONFIGMAP_NAME = "startpunkt-availability"
 CONFIGMAP_KIND = ResourceKind("", "v1", "configmaps", "ConfigMap", "availability ConfigMap")
 # the store source the watched ConfigMap is kept under (no mapper: it shows nothing itself)
 SOURCE = "published-availability"
-ERROR_LIMIT = 64  # characters of a probe error carried along
+ERROR_LIMIT = 40  # characters of a probe error carried along
 _COALESCE = 0.2  # seconds: changes arriving this close together are one write
 _RETRY = 2.0  # seconds before a failed write is tried again
 _FORBIDDEN_RETRY = 60.0
