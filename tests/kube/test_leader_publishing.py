@@ -160,6 +160,17 @@ async def test_a_follower_shows_what_the_leader_publishes(
         await eventually(lambda: (deliver()["data"][target_key(b)]).startswith("u "))
         assert publisher.writes == writes + 1
         await eventually(lambda: follower_store.target_availability(b).state is State.UP)
+
+        # an app the follower learns of later gets its published state at once
+        c = ProbeTarget("https://c.example")
+        leader.apply("startpunkt-application", "ADDED", app("app-2", c.url))
+        leader.set_availability(c, Availability(State.SCALED_TO_ZERO, None, None, 13.0))
+        await eventually(lambda: target_key(c) in (deliver().get("data") or {}))
+        assert follower_store.target_availability(c).state is State.UNKNOWN
+        follower_store.apply("startpunkt-application", "ADDED", app("app-2", c.url))
+        await eventually(
+            lambda: follower_store.target_availability(c).state is State.SCALED_TO_ZERO
+        )
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

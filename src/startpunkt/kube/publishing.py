@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from startpunkt.kube.api import TRANSIENT, Api, ApiError
-from startpunkt.model import Availability, ResourceKind, State
-from startpunkt.store import Notice, ProbeTarget, Resync, Store
+from startpunkt.model import Application, Availability, ResourceKind, State
+from startpunkt.store import Notice, ProbeTarget, Resync, Store, probe_target
 
 log = logging.getLogger(__name__)
 
@@ -290,37 +290,54 @@ class Follower:
         self._published: Mapping[str, Any] = {}
         self._applied: dict[ProbeTarget, str] = {}
         self._scheduled = False
+        self._everything = False  # look at every target, not just the pending ones
+        self._pending: set[ProbeTarget] = set()
         store.object_listeners.append(self._on_object)
         store.subscribe(self._on_notice)
 
     def restart(self) -> None:
         """Leading stopped: take the published states over again, whatever the store holds."""
         self._applied.clear()
-        self._schedule()
+        self._schedule(None)
 
     def _on_object(self, source: str) -> None:
         if source == SOURCE:
             obj = self._store.get_object(SOURCE, self._namespace, CONFIGMAP_NAME)
             data = obj.get("data") if obj is not None else None
             self._published = data if isinstance(data, Mapping) else {}
-            self._schedule()
+            self._schedule(None)
 
     def _on_notice(self, notice: Notice) -> None:
-        if isinstance(notice, Resync) or any(c.action != "status" for c in notice):
-            self._schedule()  # apps came or went: new targets may have a published state
+        """New or changed apps may probe a target with a published state."""
+        if isinstance(notice, Resync):
+            self._schedule(None)
+            return
+        for change in notice:
+            item = change.item
+            if change.action not in ("added", "updated") or not isinstance(item, Application):
+                continue
+            if (target := probe_target(item)) is not None:
+                self._schedule(target)
 
-    def _schedule(self) -> None:
-        # later, not inside the store's own update: its listeners must see changes in order
+    def _schedule(self, target: ProbeTarget | None) -> None:
+        """`target` soon, or every target (None). Later, not inside the store's own update:
+        its listeners must see the changes in order."""
+        if target is None:
+            self._everything = True
+        else:
+            self._pending.add(target)
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self.apply)
 
     def apply(self) -> None:
-        self._scheduled = False
+        everything, pending = self._everything, self._pending
+        self._scheduled, self._everything, self._pending = False, False, set()
         if not self._active():
             return
-        targets = self._store.probe_targets()
-        self._keys.keep(targets)
+        targets = self._store.probe_targets() if everything else pending
+        if everything:
+            self._keys.keep(targets)
         for target in targets:
             value = self._published.get(self._keys(target))
             if not isinstance(value, str) or self._applied.get(target) == value:
@@ -328,6 +345,6 @@ class Follower:
             if (availability := decode(value)) is not None:
                 self._applied[target] = value
                 self._store.set_availability(target, availability)
-        if len(self._applied) > len(targets):
+        if everything and len(self._applied) > len(targets):
             self._applied = {t: v for t, v in self._applied.items() if t in targets}
             self._store.forget_availability(targets)
