@@ -28,8 +28,9 @@ from startpunkt.events import Event, Hub
 from startpunkt.kube.api import Api
 from startpunkt.kube.connection import Connection
 from startpunkt.kube.health import WatchCollector
-from startpunkt.kube.leading import LeaderCollector, Replicas, Work, field_manager, identity
+from startpunkt.kube.leading import Work, identity
 from startpunkt.kube.listing import Lister
+from startpunkt.kube.replicas import LeaderCollector, Replicas, field_manager
 from startpunkt.kube.reporting import StatusReporter
 from startpunkt.kube.watching import Watchers
 from startpunkt.manifests import ManifestsDirectory
