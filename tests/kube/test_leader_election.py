@@ -238,3 +238,22 @@ async def test_without_permission_for_the_lease_a_replica_works_alone(
     await eventually(lambda: a.role is Role.LEADER, what="leading once allowed")
     assert (work.running, work.starts) == (True, 1)
     assert lease(kube_cluster, kube_namespace)["holderIdentity"] == "lonely"
+
+
+async def test_a_lease_namespace_that_does_not_exist_means_working_alone(
+    kube_cluster: KubeCluster, api_factory, caplog
+) -> None:
+    caplog.set_level(logging.WARNING)
+    elector = LeaderElector(
+        api_factory(connection(kube_cluster)),
+        LeaseConfig("startpunkt", "no-such-namespace", "replica-a", **FAST),
+        Worker().run,
+    )
+    task = asyncio.get_running_loop().create_task(elector.run())
+    try:
+        await eventually(lambda: elector.role is Role.ALONE, what="working alone")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert "no-such-namespace/startpunkt" in caplog.text
+    assert "startpunkt.leaderElection.namespace" in caplog.text

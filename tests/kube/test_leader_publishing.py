@@ -174,3 +174,50 @@ async def test_a_follower_shows_what_the_leader_publishes(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.mark.cluster
+async def test_a_deleted_configmap_is_written_whole_again(
+    kube_cluster: KubeCluster, kube_namespace: str, api_factory
+) -> None:
+    api = api_factory(connection(kube_cluster))
+    leader = store_with("https://a.example", "https://b.example")
+    a, b = ProbeTarget("https://a.example"), ProbeTarget("https://b.example")
+    leader.set_availability(a, Availability(State.UP, 200, 10.0, 1.0))
+    publisher = Publisher(api, leader, kube_namespace, ready=lambda: True)
+    path = configmap_path(kube_namespace)
+
+    def published() -> dict[str, str]:
+        response = kube_cluster.api.request("GET", path, check=False)
+        return dict(response.json().get("data") or {}) if response.status_code == 200 else {}
+
+    task = asyncio.get_running_loop().create_task(publisher.run())
+    try:
+        await eventually(lambda: target_key(a) in published(), what="the first publish")
+        kube_cluster.api.delete(path)  # someone cleans up
+        leader.set_availability(b, Availability(State.DOWN, 503, 10.0, 2.0))
+        await eventually(lambda: len(published()) == 2, what="both states, a included")
+        assert published()[target_key(a)] == "u 200 10 1"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.mark.cluster
+async def test_a_leader_that_may_not_publish_says_what_to_grant_once(
+    kube_cluster: KubeCluster, kube_namespace: str, api_factory, caplog
+) -> None:
+    api = api_factory(connection(kube_cluster, kube_cluster.token_for("alice")))
+    leader = store_with("https://a.example")
+    leader.set_availability(ProbeTarget("https://a.example"), Availability(State.UP, 200))
+    publisher = Publisher(api, leader, kube_namespace, ready=lambda: True)
+    task = asyncio.get_running_loop().create_task(publisher.run())
+    try:
+        await eventually(lambda: "Forbidden" in caplog.text, what="the message")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    (line,) = [r.getMessage() for r in caplog.records if "Forbidden" in r.getMessage()]
+    assert f"{kube_namespace}/{CONFIGMAP_NAME}" in line
+    assert "configmaps" in line
+    assert "other replicas cannot show it" in line
