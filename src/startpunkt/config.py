@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -169,6 +170,32 @@ class StatusSection(Section):
     refresh: Duration = 0.0
 
 
+class LeaderElection(Section):
+    """Several replicas: one holds a coordination.k8s.io Lease and alone probes, writes
+    `.status` and publishes availability; the others follow. The durations mean what they
+    mean in client-go, whose defaults they are."""
+
+    enabled: bool = True
+    lease_name: str = Field(default="startpunkt", pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+    # empty: POD_NAMESPACE, else the kubeconfig context's or the service account's namespace
+    namespace: str = Field(default="", pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$")
+    lease_duration: PositiveDuration = 15.0
+    renew_deadline: PositiveDuration = 10.0
+    retry_period: PositiveDuration = 2.0
+
+    @model_validator(mode="after")
+    def _durations_nest(self) -> LeaderElection:
+        # as client-go insists: a leader gives up before its lease can expire for the others,
+        # and tries more than once before giving up
+        if not self.lease_duration > self.renew_deadline > self.retry_period * 1.2:
+            raise ValueError(
+                "needs leaseDuration > renewDeadline > 1.2 x retryPeriod "
+                f"(got {self.lease_duration:g}s, {self.renew_deadline:g}s, "
+                f"{self.retry_period:g}s); the defaults are 15s, 10s and 2s"
+            )
+        return self
+
+
 class Realtime(Section):
     enabled: bool = True
     heartbeat_interval: PositiveDuration = 30.0
@@ -238,6 +265,7 @@ class Settings(Section):
     watch: Watch = Watch()
     realtime: Realtime = Realtime()
     status: StatusSection = StatusSection()
+    leader_election: LeaderElection = LeaderElection()
     websocket: LegacyWebsocket | None = None
     web: Web = Web()
 

@@ -29,6 +29,7 @@ RESTART_SECTIONS = (
     "availability",
     "realtime",
     "status",
+    "leader_election",
     "websocket",
 )
 # sections whose `enabled` flag starts or stops a source (the rest of them applies live)

@@ -11,7 +11,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -28,7 +28,9 @@ from startpunkt.events import Event, Hub
 from startpunkt.kube.api import Api
 from startpunkt.kube.connection import Connection
 from startpunkt.kube.health import WatchCollector
+from startpunkt.kube.leading import Work, identity
 from startpunkt.kube.listing import Lister
+from startpunkt.kube.replicas import LeaderCollector, Replicas, field_manager
 from startpunkt.kube.reporting import StatusReporter
 from startpunkt.kube.watching import Watchers
 from startpunkt.manifests import ManifestsDirectory
@@ -133,6 +135,9 @@ class _Backend:
     tasks: list[tuple[str, Coroutine[Any, Any, None]]]
     client: httpx.AsyncClient | None = None
     watchers: Watchers | None = None
+    api: Api | None = None
+    # what only one replica should do (write .status, probe), when several run
+    leader_work: list[tuple[str, Work]] = field(default_factory=list)
 
 
 def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext) -> _Backend:
@@ -152,16 +157,16 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
         watchers = Watchers(api, store, settings)
         ctx.registry.register(WatchCollector(watchers.statuses))
         ctx.ready, ctx.sources_status = watchers.ready, watchers.status_json
-        tasks = []
+        work: list[tuple[str, Work]] = []
         if settings.status.enabled:
-            reporter = StatusReporter(api, store, settings)
-            tasks.append(("status reporter", forever(reporter.run())))
-        return _Backend(tasks, client, watchers)
+            reporter = StatusReporter(api, store, settings, field_manager(identity()))
+            work.append(("status reporter", reporter.run))
+        return _Backend([], client, watchers, api, work)
 
     lister = Lister(api, store, settings)
     ctx.registry.register(WatchCollector(lambda: [r.status for r in lister.reflectors]))
     ctx.ready, ctx.sources_status, ctx.refresh = lister.ready, lister.status_json, lister.refresh
-    return _Backend([("first listing", lister.refresh())], client)
+    return _Backend([("first listing", lister.refresh())], client, api=api)
 
 
 def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollower | None:
@@ -185,10 +190,12 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
     ctx = WebContext(settings=settings, store=store, hub=hub, version=__version__)
     backend = _backend(options, settings, store, ctx)
     tasks = list(backend.tasks)
+    leader_work = list(backend.leader_work)
     if settings.availability.enabled:
         checker = Checker(settings, store, registry=ctx.registry)
         store.object_listeners.append(_readiness_hook(checker))
-        tasks.append(("availability checker", forever(checker.run())))
+        leader_work.append(("availability checker", checker.run))
+    tasks += _leadership(settings, options, backend, ctx, leader_work)
     app = _Swappable(create_app(ctx))
     if follower := _follower(options, ctx, app):
         tasks.append(("configuration follower", forever(follower.run())))
@@ -218,6 +225,30 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
             await backend.client.aclose()
         if backend.watchers is not None:
             backend.watchers.stopped()
+
+
+def _leadership(
+    settings: Settings,
+    options: Options,
+    backend: _Backend,
+    ctx: WebContext,
+    work: list[tuple[str, Work]],
+) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    """The work only one replica should do: here, or wherever the Lease holder is."""
+    api, connection = backend.api, options.connection
+    alone = not work or api is None or connection is None or not settings.leader_election.enabled
+    if not alone and not settings.watch.enabled:
+        log.info("Leader election needs watch.enabled; this replica probes and writes by itself")
+        alone = True
+    if alone or api is None or connection is None:
+        ctx.registry.register(LeaderCollector(lambda: True))
+        return [(name, forever(factory())) for name, factory in work]
+    replicas = Replicas(api, ctx.store, settings, connection.namespace, work, ctx.ready)
+    elector = replicas.elector
+    ctx.registry.register(LeaderCollector(lambda: elector.leading))
+    sources = ctx.sources_status
+    ctx.sources_status = lambda: {**sources(), "leaderElection": elector.status_json()}
+    return replicas.tasks()
 
 
 def _readiness_hook(checker: Checker) -> Callable[[str], None]:

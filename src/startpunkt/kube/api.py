@@ -1,8 +1,8 @@
 """A small asynchronous Kubernetes API client: JSON GETs, watch streams and API discovery.
 
-Everything Startpunkt does against the API is read-only, so this is all it needs. Errors keep
-the fields callers branch on (status, reason, Retry-After) and never carry response bodies
-beyond the API server's own short message.
+Startpunkt mostly reads; it writes only its own objects' `.status`, its Lease and the
+availability it publishes for other replicas. Errors keep the fields callers branch on (status,
+reason, Retry-After) and never carry response bodies beyond the API server's own short message.
 """
 
 from __future__ import annotations
@@ -85,13 +85,40 @@ class Api:
             raise ApiError(502, "BadResponse", f"GET {path} did not return a JSON object")
         return body
 
-    async def patch(self, path: str, body: Mapping[str, Any]) -> JSONObject:
+    async def patch(
+        self, path: str, body: Mapping[str, Any], field_manager: str | None = None
+    ) -> JSONObject:
         """A JSON merge patch (only what is given changes; `None` removes a field)."""
+        return await self._send("PATCH", path, body, "application/merge-patch+json", field_manager)
+
+    async def create(
+        self, path: str, body: Mapping[str, Any], field_manager: str | None = None
+    ) -> JSONObject:
+        """POST to a collection; 409 AlreadyExists when the name is taken."""
+        return await self._send("POST", path, body, "application/json", field_manager)
+
+    async def replace(
+        self, path: str, body: Mapping[str, Any], field_manager: str | None = None
+    ) -> JSONObject:
+        """PUT of a whole object; with `metadata.resourceVersion` set, 409 Conflict when
+        someone else changed it since (optimistic concurrency)."""
+        return await self._send("PUT", path, body, "application/json", field_manager)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any],
+        content_type: str,
+        field_manager: str | None,
+    ) -> JSONObject:
         self.requests += 1
-        response = await self._client.patch(
+        response = await self._client.request(
+            method,
             path,
-            content=json.dumps(body),
-            headers={"Content-Type": "application/merge-patch+json"},
+            content=json.dumps(body, separators=(",", ":")),
+            headers={"Content-Type": content_type},
+            params={"fieldManager": field_manager} if field_manager else None,
         )
         if response.status_code >= 400:
             raise await _error(response)

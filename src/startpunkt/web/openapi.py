@@ -198,6 +198,16 @@ def schemas() -> dict[str, Schema]:
             "properties": {
                 "watching": BOOL,
                 "ready": BOOL,
+                "leaderElection": {
+                    "type": "object",
+                    "description": "present when several replicas elect a leader",
+                    "properties": {
+                        "lease": STRING,
+                        "identity": STRING,
+                        "holder": {"type": ["string", "null"]},
+                        "role": {"enum": ["leader", "follower", "alone"]},
+                    },
+                },
                 "sources": {
                     "type": "array",
                     "items": {
