@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
+
+from startpunkt import safeyaml
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+# generous for a kubeconfig of many clusters with inline certificates; bounded all the same
+KUBECONFIG_LIMITS = safeyaml.Limits(max_bytes=16 * 1024 * 1024, max_nodes=1_000_000, max_depth=50)
 
 
 class ConnectionConfigError(Exception):
@@ -83,11 +86,18 @@ class _BearerAuth(httpx.Auth):
         yield request
 
 
-def _materialise(data: str, suffix: str) -> str:
+def _decoded(data: object, what: str, source: str) -> bytes:
+    try:
+        return base64.b64decode(str(data), validate=True)
+    except ValueError as e:
+        raise ConnectionConfigError(f"{source}: {what} is not base64 ({e})") from e
+
+
+def _materialise(data: bytes, suffix: str) -> str:
     """Inline base64 credentials -> a private temp file, which is what ssl wants."""
     fd, path = tempfile.mkstemp(prefix="startpunkt-", suffix=suffix)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(base64.b64decode(data))
+        handle.write(data)
     return path
 
 
@@ -107,14 +117,21 @@ def _merge_kubeconfigs(paths: list[Path]) -> tuple[dict[str, Any], Path]:
         if not path.is_file():
             continue
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise ConnectionConfigError(f"{path}: cannot read the kubeconfig ({e})") from e
+            data = safeyaml.load_file(path, KUBECONFIG_LIMITS) or {}
+        except OSError as e:
+            raise ConnectionConfigError(
+                f"{path}: cannot read the kubeconfig ({e.strerror or e})"
+            ) from e
+        except safeyaml.YamlError as e:
+            raise ConnectionConfigError(f"{path}: not a usable kubeconfig: {e}") from e
         if not isinstance(data, Mapping):
             raise ConnectionConfigError(f"{path}: not a kubeconfig (expected a mapping)")
         first = first or path
         for section in ("clusters", "users", "contexts"):
-            merged[section] += [e for e in data.get(section) or () if isinstance(e, Mapping)]
+            entries = data.get(section)
+            if entries is not None and not isinstance(entries, list):
+                raise ConnectionConfigError(f"{path}: {section} must be a list")
+            merged[section] += [e for e in entries or () if isinstance(e, Mapping)]
         if not merged.get("current-context"):
             merged["current-context"] = data.get("current-context")
     if first is None:
@@ -122,10 +139,10 @@ def _merge_kubeconfigs(paths: list[Path]) -> tuple[dict[str, Any], Path]:
     return merged, first
 
 
-def _relative(path: str | None, base: Path) -> str | None:
+def _relative(path: object, base: Path) -> str | None:
     if not path:
         return None
-    return str(path) if os.path.isabs(path) else str(base.parent / path)
+    return str(path) if os.path.isabs(str(path)) else str(base.parent / str(path))
 
 
 def from_kubeconfig(paths: list[Path], context: str | None = None) -> Connection:
@@ -147,15 +164,15 @@ def from_kubeconfig(paths: list[Path], context: str | None = None) -> Connection
         raise ConnectionConfigError(f"{source}: cluster {ctx.get('cluster')!r} has no server")
     cert = _relative(user.get("client-certificate"), first)
     key = _relative(user.get("client-key"), first)
-    if user.get("client-certificate-data"):
-        cert = _materialise(user["client-certificate-data"], ".crt")
-    if user.get("client-key-data"):
-        key = _materialise(user["client-key-data"], ".key")
+    if data := user.get("client-certificate-data"):
+        cert = _materialise(_decoded(data, "client-certificate-data", source), ".crt")
+    if data := user.get("client-key-data"):
+        key = _materialise(_decoded(data, "client-key-data", source), ".key")
     ca_data = cluster.get("certificate-authority-data")
     return Connection(
         server=str(server).rstrip("/"),
         ca_file=_relative(cluster.get("certificate-authority"), first),
-        ca_data=base64.b64decode(ca_data) if ca_data else None,
+        ca_data=_decoded(ca_data, "certificate-authority-data", source) if ca_data else None,
         insecure=bool(cluster.get("insecure-skip-tls-verify")),
         token=user.get("token"),
         token_file=_relative(user.get("tokenFile"), first),
