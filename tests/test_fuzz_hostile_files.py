@@ -28,7 +28,9 @@ scalars = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
-    st.sampled_from(["", "*", "javascript:alert(1)", "https://x.example", "2024-01-01", "~"]),
+    st.sampled_from(
+        ["", "*", "javascript:alert(1)", "https://x.example", "2024-01-01", "~", "\ud800"]
+    ),
     st.builds(lambda n: "x" * n, st.integers(min_value=10_000, max_value=400_000)),  # huge
 )
 values = st.recursive(
@@ -191,7 +193,8 @@ class Target:
         self.served, self.manifests, self.config = served, manifests, config
 
     def assert_alive(self) -> None:
-        """`/livez` answers within a second, again and again for one poll interval."""
+        """`/livez` answers within a second, again and again for one poll interval; then the
+        API and the page answer too."""
         deadline = time.monotonic() + POLL_SECONDS
         while True:
             assert self.served.process is not None
@@ -199,8 +202,10 @@ class Target:
             response = httpx.get(self.served.url + "/livez", timeout=1.0)
             assert response.status_code == 200
             if time.monotonic() > deadline:
-                return
+                break
             time.sleep(0.1)
+        for path in ("/api/apps", "/api/sources", "/api/diagnostics", "/"):
+            assert httpx.get(self.served.url + path, timeout=5).status_code == 200, path
 
 
 @pytest.fixture(scope="module")

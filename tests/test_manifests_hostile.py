@@ -4,6 +4,7 @@ rest of the directory keeps working, whether the file is there at start or dropp
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 from pathlib import Path
@@ -46,6 +47,9 @@ def hostile_files(root: Path, outside: Path) -> dict[str, str]:
     secret.write_text(app_yaml("Outside"))
     (root / "escape.yaml").symlink_to(secret)
     (root / "latin1.yaml").write_bytes(app_yaml("Caf\xe9").encode("latin-1"))
+    (root / "surrogate.yaml").write_text(app_yaml("Half", info='"\\ud800"'))
+    # a file name that is not UTF-8 must not break the JSON that reports it
+    (root / os.fsdecode(b"caf\xff.yaml")).write_text("a: [unclosed\n")
     return {
         "deep.yaml": "nested deeper than 100 levels",
         "list.json": "List.items must be a list (found int)",
@@ -54,10 +58,13 @@ def hostile_files(root: Path, outside: Path) -> dict[str, str]:
         "pipe.yaml": "not a regular file",
         "escape.yaml": "outside the manifests directory",
         "latin1.yaml": "not UTF-8 text",
+        "surrogate.yaml": "half of a surrogate pair",
+        "caf\\udcff.yaml": "expected ',' or ']'",
     }
 
 
 def assert_reported(manifests: ManifestsDirectory, root: Path, expected: dict[str, str]) -> None:
+    json.dumps(manifests.status_json(), ensure_ascii=False).encode()  # can be written out
     errors = {Path(path).name: error for path, error in manifests.errors().items()}
     assert errors.keys() == expected.keys()
     for name, words in expected.items():

@@ -70,6 +70,13 @@ def test_values_are_jsons() -> None:
     assert "plain value" in problem("? [a]\n: 1\n").problem
 
 
+def test_an_escape_that_is_half_a_surrogate_pair_is_refused() -> None:
+    # it would make every JSON document that carries it fail to encode
+    assert "surrogate" in problem('name: "\\ud800"').problem
+    assert "surrogate" in problem('"\\udfff": key').problem
+    assert load('name: "\\U0001F600"') == {"name": "\U0001f600"}
+
+
 def test_unreadable_text_is_a_yaml_error() -> None:
     assert problem("a: \x00").problem == "the character #x0000 is not allowed"
     assert "cannot be read" in problem("a: " + "1" * 5000).problem  # beyond int()'s limit

@@ -99,6 +99,11 @@ def _files(root: Path) -> list[Path]:
     return found
 
 
+def _shown(path: Path) -> str:
+    """The path as text that can be written out: a file name that is not UTF-8 gets escapes."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _stamp(path: Path) -> Stamp:
     try:
         stat = path.stat()
@@ -119,11 +124,11 @@ def _read(path: Path, real_root: str, limits: safeyaml.Limits) -> _Read:
         text = safeyaml.decode(safeyaml.read_bytes(path, limits.max_bytes))
         return _Read(stamp, list(_documents(safeyaml.load_all(text, limits))))
     except safeyaml.YamlError as e:
-        return _Read(stamp, None, f"{path}{e.where()}: {e.problem}")
+        return _Read(stamp, None, f"{_shown(path)}{e.where()}: {e.problem}")
     except OSError as e:
-        return _Read(stamp, None, f"{path}: {e.strerror or e}")
+        return _Read(stamp, None, f"{_shown(path)}: {e.strerror or e}")
     except ValueError as e:
-        return _Read(stamp, None, f"{path}: {e}")
+        return _Read(stamp, None, f"{_shown(path)}: {e}")
 
 
 def _scan(root: Path, known: Mapping[Path, Stamp], limits: safeyaml.Limits) -> _Scan:
@@ -157,12 +162,12 @@ class ManifestsDirectory:
     # -- public ----------------------------------------------------------------------------
 
     def errors(self) -> dict[str, str]:
-        return {str(p): f.error for p, f in sorted(self._files.items()) if f.error}
+        return {_shown(p): f.error for p, f in sorted(self._files.items()) if f.error}
 
     def status_json(self) -> Mapping[str, Any]:
         return {
             "watching": False,
-            "manifests": str(self.root),
+            "manifests": _shown(self.root),
             "ready": self.synced,
             "files": len(self._files),
             "errors": self.errors(),

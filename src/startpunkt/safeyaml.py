@@ -13,6 +13,7 @@ manifest, so nothing downstream meets a `datetime`, a `set` or a key that is a n
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 MIB = 1024 * 1024
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +232,9 @@ def _measure(root: yaml.Node, limits: Limits, budget: int) -> int:
                 raise _at(_too_deep(limits.max_depth) + " (aliases included)", node.start_mark)
             measured[key] = (size, depth)
         elif key not in measured:
+            if isinstance(node, yaml.ScalarNode) and _SURROGATE.search(node.value):
+                # a `\ud800` escape: not a character, and no JSON encoder would write it out
+                raise _at("a \\u escape that is half of a surrogate pair", node.start_mark)
             if key in open_nodes:
                 raise _at("an alias refers to the collection that contains it", node.start_mark)
             open_nodes.add(key)
