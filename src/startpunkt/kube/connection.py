@@ -23,6 +23,7 @@ from startpunkt import safeyaml
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 # generous for a kubeconfig of many clusters with inline certificates; bounded all the same
+TOKEN_FILE_BYTES = 64 * 1024
 KUBECONFIG_LIMITS = safeyaml.Limits(max_bytes=16 * 1024 * 1024, max_nodes=1_000_000, max_depth=50)
 
 
@@ -74,9 +75,11 @@ class _BearerAuth(httpx.Auth):
     def _current(self) -> str | None:
         if self._file and time.monotonic() - self._read_at > 60:
             try:
-                self._token = Path(self._file).read_text().strip()
+                # bounded, and never a FIFO: this runs on the event loop
+                data = safeyaml.read_bytes(self._file, TOKEN_FILE_BYTES)
+                self._token = data.decode().strip()
                 self._read_at = time.monotonic()
-            except OSError:
+            except (OSError, ValueError):
                 pass  # keep the last token; the API server will say if it expired
         return self._token
 
