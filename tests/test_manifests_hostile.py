@@ -194,5 +194,5 @@ async def test_files_are_read_and_parsed_off_the_event_loop(
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert len(parsed_in) == 2
+    assert len(parsed_in) >= 2  # both files (one may be caught half-written and read again)
     assert loop_thread not in parsed_in
