@@ -14,8 +14,20 @@ from pathlib import Path
 from startpunkt import __version__, config
 
 EXIT_USAGE = 2
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_LEVEL_ENV = "STARTPUNKT_LOG_LEVEL"
 
 log = logging.getLogger("startpunkt")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,13 +63,13 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
     serve.add_argument(
-        "--port", type=int, default=8080, help="port to listen on (default: %(default)s)"
+        "--port", type=_port, default=8080, help="port to listen on (default: %(default)s)"
     )
     serve.add_argument(
         "--log-level",
-        default=os.environ.get("STARTPUNKT_LOG_LEVEL", "info"),
-        choices=["debug", "info", "warning", "error"],
-        help="default: %(default)s",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        help=f"default: ${LOG_LEVEL_ENV}, else info",
     )
 
     check = commands.add_parser("check-config", help="validate a configuration and print it")
@@ -83,6 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         print(settings.model_dump_json(indent=2, by_alias=True))
         return 0
+    if args.log_level is None:
+        # argparse checks choices only for values given on the command line
+        args.log_level = os.environ.get(LOG_LEVEL_ENV, "info").lower()
+        if args.log_level not in LOG_LEVELS:
+            return _fail(
+                f"{LOG_LEVEL_ENV}={args.log_level!r} is not a log level; "
+                f"use one of {', '.join(LOG_LEVELS)}"
+            )
     return _serve(args, settings)
 
 
@@ -110,6 +130,10 @@ def _serve(args: argparse.Namespace, settings: config.Settings) -> int:
             connection = discover(args.kubeconfig, args.context)
         except ConnectionConfigError as e:
             return _fail(str(e))
+        try:
+            connection.ssl_context()  # unreadable certificates fail here, with a message
+        except (OSError, ValueError) as e:
+            return _fail(f"{connection.description}: cannot use its TLS settings ({e})")
         options = runtime.Options(
             args.host, args.port, connection=connection, config_path=config_path
         )

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -24,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from startpunkt import safeyaml
 
 CONFIG_ENV = "STARTPUNKT_CONFIG"
 
@@ -250,6 +251,21 @@ class Web(Section):
     show_all_on_root: bool = True  # the original showed only untagged apps on `/`
 
 
+class ManifestsLimits(Section):
+    """`serve --manifests DIR`: a file beyond these is reported and skipped."""
+
+    max_file_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    # values (scalars, lists, mappings) per file after YAML aliases are expanded
+    max_nodes: int = Field(default=250_000, ge=1000, le=50_000_000)
+
+
+class UrlFrom(Section):
+    """`spec.urlFrom` may read objects in the Application's own namespace, and in these
+    (`"*"`: any namespace). Empty by default, so nobody publishes another namespace's data."""
+
+    allowed_namespaces: StrList = ()
+
+
 class Settings(Section):
     """`startpunkt:` in the YAML file."""
 
@@ -268,6 +284,8 @@ class Settings(Section):
     leader_election: LeaderElection = LeaderElection()
     websocket: LegacyWebsocket | None = None
     web: Web = Web()
+    manifests: ManifestsLimits = ManifestsLimits()
+    url_from: UrlFrom = UrlFrom()
 
 
 def _env_name(path: tuple[str, ...]) -> str:
@@ -308,23 +326,35 @@ def _set_path(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
+# the configuration file and what it may contain; a real one is a few kilobytes
+FILE_LIMITS = safeyaml.Limits(max_bytes=1024 * 1024, max_nodes=100_000, max_depth=50)
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = safeyaml.load_file(path, FILE_LIMITS)
     except OSError as e:
-        raise ConfigError([f"{path}: cannot read the configuration file ({e.strerror})"]) from e
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError([f"{path}: not valid YAML{where}: {problem}"]) from e
+        raise ConfigError(
+            [f"{path}: cannot read the configuration file ({e.strerror or e})"]
+        ) from e
+    except safeyaml.YamlError as e:
+        what = f"not valid YAML at {e}" if e.line else f"cannot use the configuration file: {e}"
+        raise ConfigError([f"{path}: {what}"]) from e
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: expected a mapping with the root key `startpunkt:`"])
     return data
+
+
+def _not_text(name: str, value: str) -> str | None:
+    """A problem for an environment value that is not UTF-8 (Python keeps such bytes as lone
+    surrogates, which would fail much later, wherever the value is first written out)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{name}: the environment value is not UTF-8 text; set it again as UTF-8"
+    return None
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -370,6 +400,9 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
 
     for name, raw in environ.items():
         if name in ENV_KEYS:
+            if bad := _not_text(name, raw):
+                problems.append(bad)
+                continue
             # kept as text: validation converts "false", "90s", "a,b" like any file value
             _set_path({"startpunkt": root}, ENV_KEYS[name], raw)
 

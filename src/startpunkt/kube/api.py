@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
@@ -24,6 +25,41 @@ JSONObject = dict[str, Any]
 
 # Transport failures worth trying again: refused connections, resets, dead streams, timeouts.
 TRANSIENT = (httpx.TransportError, httpx.StreamError, TimeoutError)
+
+# Nesting kept from API objects. The API server accepts custom resources nested 10,000 deep
+# where a schema preserves unknown fields (Istio's, for one), beyond what Python's parser and
+# every recursive comparison after it can take; Startpunkt reads nothing that deep.
+MAX_DEPTH = 100
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def loads(data: str | bytes) -> Any:
+    """JSON, with values nested deeper than MAX_DEPTH replaced by null."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        text = data.decode() if isinstance(data, bytes) else data
+        return json.loads(_pruned(text))
+
+
+def _pruned(text: str) -> str:
+    """`text` with every array or object that starts deeper than MAX_DEPTH cut to `null`;
+    strings are skipped whole, so brackets inside them do not count. Iterative and linear."""
+    parts: list[str] = []
+    depth, cut_from, kept_to = 0, -1, 0
+    for token in _TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth == MAX_DEPTH + 1 and cut_from < 0:
+                cut_from = token.start()
+        elif char in "]}":
+            if depth == MAX_DEPTH + 1 and cut_from >= 0:
+                parts += [text[kept_to:cut_from], "null"]
+                kept_to, cut_from = token.end(), -1
+            depth -= 1
+    parts.append(text[kept_to:])
+    return "".join(parts)
 
 
 class ApiError(Exception):
@@ -52,7 +88,7 @@ class ApiError(Exception):
 
 async def _error(response: httpx.Response) -> ApiError:
     try:
-        body = json.loads(await response.aread())
+        body = loads(await response.aread())
     except (ValueError, httpx.HTTPError):
         body = {}
     retry_after: float | None = None
@@ -80,7 +116,7 @@ class Api:
         response = await self._client.get(path, params=params)
         if response.status_code >= 400:
             raise await _error(response)
-        body = response.json()
+        body = loads(response.content)
         if not isinstance(body, dict):
             raise ApiError(502, "BadResponse", f"GET {path} did not return a JSON object")
         return body
@@ -122,7 +158,7 @@ class Api:
         )
         if response.status_code >= 400:
             raise await _error(response)
-        result = response.json()
+        result = loads(response.content)
         return result if isinstance(result, dict) else {}
 
     async def watch(
@@ -148,7 +184,7 @@ class Api:
                 if not line.strip():
                     continue
                 try:
-                    event = json.loads(line)
+                    event = loads(line)
                 except ValueError as e:
                     raise ApiError(502, "BadResponse", "malformed watch event") from e
                 if isinstance(event, dict):

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
+from startpunkt import safeyaml
 from startpunkt.kube.credentials import (
     AUTH_PROVIDER_REPLACEMENTS,
     ExecPlugin,
@@ -32,6 +32,9 @@ from startpunkt.kube.credentials import (
 )
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+# generous for a kubeconfig of many clusters with inline certificates; bounded all the same
+TOKEN_FILE_BYTES = 64 * 1024
+KUBECONFIG_LIMITS = safeyaml.Limits(max_bytes=16 * 1024 * 1024, max_nodes=1_000_000, max_depth=50)
 
 
 class ConnectionConfigError(Exception):
@@ -97,9 +100,11 @@ class _BearerAuth(httpx.Auth):
     def _current(self) -> str | None:
         if self._file and time.monotonic() - self._read_at > 60:
             try:
-                self._token = Path(self._file).read_text().strip()
+                # bounded, and never a FIFO: this runs on the event loop
+                data = safeyaml.read_bytes(self._file, TOKEN_FILE_BYTES)
+                self._token = data.decode().strip()
                 self._read_at = time.monotonic()
-            except OSError:
+            except (OSError, ValueError):
                 pass  # keep the last token; the API server will say if it expired
         return self._token
 
@@ -133,14 +138,21 @@ def _merge_kubeconfigs(paths: list[Path]) -> tuple[dict[str, Any], Path]:
         if not path.is_file():
             continue
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise ConnectionConfigError(f"{path}: cannot read the kubeconfig ({e})") from e
+            data = safeyaml.load_file(path, KUBECONFIG_LIMITS) or {}
+        except OSError as e:
+            raise ConnectionConfigError(
+                f"{path}: cannot read the kubeconfig ({e.strerror or e})"
+            ) from e
+        except safeyaml.YamlError as e:
+            raise ConnectionConfigError(f"{path}: not a usable kubeconfig: {e}") from e
         if not isinstance(data, Mapping):
             raise ConnectionConfigError(f"{path}: not a kubeconfig (expected a mapping)")
         first = first or path
         for section in ("clusters", "users", "contexts"):
-            merged[section] += [e for e in data.get(section) or () if isinstance(e, Mapping)]
+            entries = data.get(section)
+            if entries is not None and not isinstance(entries, list):
+                raise ConnectionConfigError(f"{path}: {section} must be a list")
+            merged[section] += [e for e in entries or () if isinstance(e, Mapping)]
         if not merged.get("current-context"):
             merged["current-context"] = data.get("current-context")
     if first is None:
@@ -148,11 +160,12 @@ def _merge_kubeconfigs(paths: list[Path]) -> tuple[dict[str, Any], Path]:
     return merged, first
 
 
-def _relative(path: str | None, base: Path | None) -> str | None:
+def _relative(path: object, base: Path | None) -> str | None:
     if not path:
         return None
+    path = str(path)
     if os.path.isabs(path):
-        return str(path)
+        return path
     if base is None:
         raise ValueError(
             f"{path!r} is a relative path, and this kubeconfig is no file it could be relative "
@@ -187,11 +200,10 @@ def from_kubeconfig_text(
             f"{source}: the kubeconfig is larger than {MAX_KUBECONFIG_TEXT} bytes"
         )
     try:
-        data = yaml.safe_load(text.decode() if isinstance(text, bytes) else text) or {}
-    except (UnicodeDecodeError, yaml.YAMLError) as e:
-        raise ConnectionConfigError(f"{source}: cannot read the kubeconfig ({e})") from e
-    except RecursionError:
-        raise ConnectionConfigError(f"{source}: the kubeconfig is nested too deeply") from None
+        raw = safeyaml.decode(text) if isinstance(text, bytes) else text
+        data = safeyaml.load(raw, KUBECONFIG_LIMITS) or {}
+    except safeyaml.YamlError as e:
+        raise ConnectionConfigError(f"{source}: not a usable kubeconfig: {e}") from e
     if not isinstance(data, Mapping):
         raise ConnectionConfigError(f"{source}: not a kubeconfig (expected a mapping)")
     config = {

@@ -42,7 +42,9 @@ def _shown(outcome: Outcome | None) -> dict[str, str]:
     if outcome is None:
         return _condition("Shown", "Unknown", "NotMapped", "not read yet")
     if outcome.verdict is Verdict.SHOWN:
-        return _condition("Shown", "True", "Shown", "on the start page")
+        # notes say what was overridden on the way, e.g. a refused urlFrom and the fallback URL
+        notes = "".join(f"; {note}" for note in outcome.notes)
+        return _condition("Shown", "True", "Shown", f"on the start page{notes}")
     reason = "Rejected" if outcome.verdict is Verdict.REJECTED else "Hidden"
     return _condition("Shown", "False", reason, outcome.reason or "")
 
