@@ -90,7 +90,7 @@ def test_an_environment_value_that_is_not_utf8(tmp_path: Path) -> None:
             b"current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
             b"clusters: [{name: k, cluster: {server: 'https://k', "
             b"certificate-authority-data: '!!not base64'}}]\n",
-            ("certificate-authority-data is not base64",),
+            ("certificate-authority-data", "is not base64"),
         ),
     ],
     ids=["binary", "nested", "wrong-type", "bad-base64"],

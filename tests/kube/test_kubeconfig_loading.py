@@ -100,10 +100,10 @@ def test_a_kubeconfig_given_as_text_or_bytes_with_a_context() -> None:
     [
         (kubeconfig_text(), "office", "secret startpunkt/homelab: no context named 'office'"),
         ("just a string", None, "not a kubeconfig"),
-        (b"\xff\xfe kubeconfig", None, "cannot read the kubeconfig"),
-        ("clusters: [", None, "cannot read the kubeconfig"),
+        (b"\xff\xfe kubeconfig", None, "not UTF-8 text"),
+        ("clusters: [", None, "not a usable kubeconfig"),
         (b"x" * (2 << 20), None, "larger than"),
-        ("[" * 100_000, None, "nested too deeply"),
+        ("[" * 100_000, None, "nested deeper than"),
         (
             kubeconfig_text(**{"certificate-authority": "ca.crt"}),
             None,
