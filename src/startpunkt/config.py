@@ -7,10 +7,8 @@ then passed explicitly to whoever needs it. Keys and defaults follow the origina
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from startpunkt import originals
 
 CONFIG_ENV = "STARTPUNKT_CONFIG"
 REPLAY_BUFFER_LIMIT = 65536  # events kept for resume; each is one encoded app or bookmark
@@ -128,43 +128,6 @@ def _default_accepted() -> tuple[int, ...]:
     return (*range(200, 404), *range(405, 500))
 
 
-def _map_originals_backoff(data: Any) -> Any:
-    """availability.initialDelayMs/maxDelayMs/backoffMultiplier -> availability.backoff.*,
-    unless `backoff` sets that value itself. A value that is not a number is left alone: its
-    own key reports it."""
-    if not isinstance(data, dict):
-        return data
-    backoff = data.get("backoff")
-    if backoff is None:
-        backoff = {}
-    if not isinstance(backoff, dict):
-        return data
-    mapped = dict(backoff)
-    for original, key, scale in (
-        ("initialDelayMs", "initialDelay", 0.001),
-        ("maxDelayMs", "maxDelay", 0.001),
-        ("backoffMultiplier", "multiplier", 1.0),
-    ):
-        value = _number(data.get(original))
-        if value is not None and key not in mapped and _snake(key) not in mapped:
-            mapped[key] = value * scale
-    return {**data, "backoff": mapped} if mapped != backoff else data
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
-
-def _snake(camel: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", camel).lower()
-
-
 class Availability(Section):
     enabled: bool = True
     interval: PositiveDuration = 60.0
@@ -184,7 +147,7 @@ class Availability(Section):
     @model_validator(mode="before")
     @classmethod
     def _originals_backoff(cls, data: Any) -> Any:
-        return _map_originals_backoff(data)
+        return originals.map_originals_backoff(data)
 
     @field_validator("accepted_status_codes")
     @classmethod
@@ -474,7 +437,7 @@ def load_all(path: Path | None = None, environ: Mapping[str, str] | None = None)
     tree: dict[str, Any] = _read_file(path) if path is not None else {}
 
     problems: list[str] = []
-    unknown_roots = sorted(k for k in tree if k not in ROOT_KEYS)
+    unknown_roots = sorted(k for k in tree if k not in originals.ROOT_KEYS)
     problems += [
         f"{k}: unknown root key; the file's root key is `startpunkt:`" for k in unknown_roots
     ]
@@ -491,11 +454,11 @@ def load_all(path: Path | None = None, environ: Mapping[str, str] | None = None)
         if name in ENV_KEYS:
             # kept as text: validation converts "false", "90s", "a,b" like any file value
             _set_path({"startpunkt": root}, ENV_KEYS[name], raw)
-    problems += _indexed_env(root, environ)
-    problems += _unknown_env(environ)
-    levels, level_problems = _log_levels(framework, environ)
+    problems += originals.indexed_env(root, environ, REMOTE_CLUSTER_LIMIT)
+    problems += originals.unknown_env(environ, ENV_KEYS)
+    levels, level_problems = originals.log_levels(framework, environ)
     problems += level_problems
-    substitutions, substitution_problems = homepage_substitutions(environ)
+    substitutions, substitution_problems = originals.homepage_substitutions(environ)
     problems += substitution_problems
 
     try:
@@ -507,40 +470,11 @@ def load_all(path: Path | None = None, environ: Mapping[str, str] | None = None)
         raise ConfigError(problems)
     return Loaded(
         settings,
-        ignored=ignored_keys(root, framework, environ),
+        ignored=originals.ignored_keys(root, framework, environ),
         log_level=levels.get("root"),
         app_log_level=levels.get("app"),
         substitutions=substitutions,
     )
-
-
-# -- the original's keys ---------------------------------------------------------------------
-#
-# Every key any release of the original shipped is accepted. Those with a meaning here are
-# honoured (availability's backoff, the `quarkus.log` levels); the rest are reported once at
-# start-up, with the reason, so nobody wonders why a setting does nothing.
-
-ROOT_KEYS = ("startpunkt", "quarkus")
-
-# key path prefix under `startpunkt:` -> why it has no effect
-IGNORED: dict[tuple[str, ...], str] = {
-    ("graphql",): "Startpunkt has no GraphQL API; pages follow changes over the event stream",
-    ("bingimage",): "the page shows no daily background image (a third-party request)",
-    ("websocket", "eventDebounceMs"): "changes are sent at once; a slow client's backlog is "
-    "coalesced per item instead",
-    ("realtime", "eventDebounceMs"): "changes are sent at once; a slow client's backlog is "
-    "coalesced per item instead",
-    ("watch", "resyncPeriodSeconds"): "every watch event is applied in place, so there is "
-    "nothing to resync",
-}
-NOT_YET: dict[tuple[str, ...], str] = {
-    ("clusters",): "only the cluster Startpunkt runs in is shown for now",
-    ("web", "defaultShowAllClusters"): "only the cluster Startpunkt runs in is shown for now",
-}
-QUARKUS_REASON = "a setting of the original's framework (Quarkus), which Startpunkt does not use"
-QUARKUS_LOG_LEVEL = ("log", "level")
-QUARKUS_APP_LOG_LEVEL = ("log", "category", "us.ullberg", "level")
-_LIST_LIMIT = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,225 +484,3 @@ class Loaded:
     log_level: str | None = None  # quarkus.log.level, as a Python level name
     app_log_level: str | None = None  # quarkus.log.category."us.ullberg".level
     substitutions: Mapping[str, str] = field(default_factory=dict)
-
-
-def _leaves(node: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
-    if isinstance(node, dict) and node:
-        return [leaf for k, v in node.items() for leaf in _leaves(v, (*prefix, str(k)))]
-    if isinstance(node, list) and node and prefix[-1:] != ("matchNames",):
-        return [leaf for i, v in enumerate(node) for leaf in _leaves(v, (*prefix, f"[{i}]"))]
-    return [prefix]
-
-
-def _dotted(path: tuple[str, ...]) -> str:
-    return ".".join(f'"{p}"' if "." in p else p for p in path).replace(".[", "[")
-
-
-def _listed(paths: list[str]) -> str:
-    shown = ", ".join(paths[:_LIST_LIMIT])
-    return shown + (f" and {len(paths) - _LIST_LIMIT} more" if len(paths) > _LIST_LIMIT else "")
-
-
-def ignored_keys(
-    root: Mapping[str, Any], framework: Mapping[str, Any], environ: Mapping[str, str]
-) -> tuple[str, ...]:
-    """One line per reason for the keys given (in the file or the environment) that have no
-    effect: the original's keys without a meaning here, and the framework's."""
-    by_reason: dict[str, list[str]] = {}
-    for leaf in _leaves(dict(root), ()):
-        for table, verb in ((IGNORED, "accepted and ignored"), (NOT_YET, "accepted, not used yet")):
-            for prefix, reason in table.items():
-                if leaf[: len(prefix)] == prefix:
-                    key = f"{verb} ({reason})"
-                    by_reason.setdefault(key, []).append("startpunkt." + _dotted(leaf))
-    web = root.get("web")
-    if isinstance(web, dict) and str(web.get("checkForUpdates", "")).lower() == "true":
-        reason = "accepted and ignored (the page never asks for the original's releases)"
-        by_reason.setdefault(reason, []).append("startpunkt.web.checkForUpdates")
-    framework_keys = [
-        "quarkus." + _dotted(leaf)
-        for leaf in _leaves(dict(framework), ())
-        if leaf and leaf not in (QUARKUS_LOG_LEVEL, QUARKUS_APP_LOG_LEVEL)
-    ]
-    framework_keys += sorted(
-        name
-        for name in environ
-        if name.startswith("QUARKUS_") and name not in (QUARKUS_LEVEL_ENV, QUARKUS_APP_LEVEL_ENV)
-    )
-    if framework_keys:
-        by_reason.setdefault(f"accepted and ignored ({QUARKUS_REASON})", []).extend(framework_keys)
-    return tuple(f"{_listed(keys)}: {reason}" for reason, keys in by_reason.items())
-
-
-# -- log levels of the `quarkus:` section ----------------------------------------------------
-
-QUARKUS_LEVEL_ENV = "QUARKUS_LOG_LEVEL"
-QUARKUS_APP_LEVEL_ENV = "QUARKUS_LOG_CATEGORY__US_ULLBERG__LEVEL"
-# JBoss Logging's level names (which Quarkus takes) -> Python's
-LEVELS = {
-    "OFF": "CRITICAL",
-    "FATAL": "CRITICAL",
-    "SEVERE": "ERROR",
-    "ERROR": "ERROR",
-    "WARN": "WARNING",
-    "WARNING": "WARNING",
-    "INFO": "INFO",
-    "CONFIG": "INFO",
-    "DEBUG": "DEBUG",
-    "FINE": "DEBUG",
-    "FINER": "DEBUG",
-    "FINEST": "DEBUG",
-    "TRACE": "DEBUG",
-    "ALL": "DEBUG",
-}
-
-
-def _get(tree: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    node: Any = tree
-    for part in path:
-        if not isinstance(node, Mapping):
-            return None
-        node = node.get(part)
-    return node
-
-
-def _log_levels(
-    framework: Mapping[str, Any], environ: Mapping[str, str]
-) -> tuple[dict[str, str], list[str]]:
-    """{"root": ..., "app": ...} from quarkus.log.level and quarkus.log.category."us.ullberg"
-    .level (the environment wins, as in Quarkus), and the problems."""
-    levels: dict[str, str] = {}
-    problems: list[str] = []
-    for name, path, env in (
-        ("root", QUARKUS_LOG_LEVEL, QUARKUS_LEVEL_ENV),
-        ("app", QUARKUS_APP_LOG_LEVEL, QUARKUS_APP_LEVEL_ENV),
-    ):
-        value = environ.get(env, _get(framework, path))
-        if value is None:
-            continue
-        where = env if env in environ else "quarkus." + _dotted(path)
-        level = LEVELS.get(str(value).strip().upper()) if isinstance(value, str) else None
-        if level is None:
-            problems.append(
-                f"{where}: {str(value)[:40]!r} is not a log level; use one of "
-                "ERROR, WARN, INFO, DEBUG, TRACE"
-            )
-        else:
-            levels[name] = level
-    return levels, problems
-
-
-# -- the environment -------------------------------------------------------------------------
-
-# STARTPUNKT_* variables that are not settings: this program's own, and the service links
-# Kubernetes injects for a Service named startpunkt or startpunkt-<something>.
-OWN_ENV = frozenset({CONFIG_ENV, "STARTPUNKT_LOG_LEVEL", "STARTPUNKT_DEFAULT_CONFIG"})
-_SERVICE_LINK = re.compile(
-    r"^STARTPUNKT(_[A-Z0-9_]+?)?_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT"
-    r"(_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$"
-)
-_REMOTE_ENV = re.compile(r"^STARTPUNKT_CLUSTERS_REMOTE_(\d{1,3})__([A-Z_]+)$")
-_REMOTE_FIELDS = {"NAME": "name", "GRAPHQL_URL": "graphql-url", "ENABLED": "enabled"}
-_REMOTE_FIELDS |= {"GRAPHQL_TOKEN": "graphql-token", "TOKEN": "graphql-token"}
-_SECTIONS = frozenset(path[1].upper() for path in ENV_KEYS.values() if len(path) > 2)
-
-
-def _indexed_env(root: dict[str, Any], environ: Mapping[str, str]) -> list[str]:
-    """`STARTPUNKT_CLUSTERS_REMOTE_0__GRAPHQL_URL`: Quarkus' name for
-    `startpunkt.clusters.remote[0].graphql-url`, merged into the file's list."""
-    problems: list[str] = []
-    for name in sorted(environ):
-        if not (match := _REMOTE_ENV.match(name)):
-            continue
-        index, key = int(match.group(1)), _REMOTE_FIELDS.get(match.group(2))
-        if key is None:
-            problems.append(f"{name}: unknown setting; a remote cluster has {_remote_names()}")
-            continue
-        if index >= REMOTE_CLUSTER_LIMIT:
-            problems.append(f"{name}: at most {REMOTE_CLUSTER_LIMIT} remote clusters")
-            continue
-        clusters = root.setdefault("clusters", {})
-        remote = clusters.setdefault("remote", []) if isinstance(clusters, dict) else None
-        if not isinstance(remote, list):
-            continue  # the file's wrong type is reported by validation
-        while len(remote) <= index:
-            remote.append({})
-        if isinstance(remote[index], dict):
-            remote[index][key] = environ[name]
-    return problems
-
-
-def _remote_names() -> str:
-    return ", ".join(f"STARTPUNKT_CLUSTERS_REMOTE_<n>__{k}" for k in _REMOTE_FIELDS)
-
-
-def _unknown_env(environ: Mapping[str, str]) -> list[str]:
-    """A STARTPUNKT_* variable that looks like a setting but is none is an error, like an
-    unknown key in the file: a typo must not be silently ignored. Service links, this
-    program's own variables and names that look like no setting at all are left alone."""
-    problems: list[str] = []
-    for name in sorted(environ):
-        if (
-            not name.startswith("STARTPUNKT_")
-            or name in ENV_KEYS
-            or name in OWN_ENV
-            or _REMOTE_ENV.match(name)
-            or _SERVICE_LINK.match(name)
-        ):
-            continue
-        section = name.removeprefix("STARTPUNKT_").split("_", 1)[0]
-        close = difflib.get_close_matches(name, ENV_KEYS, n=1, cutoff=0.9)
-        if section in _SECTIONS or close:
-            hint = f"; did you mean {close[0]}?" if close else ""
-            problems.append(f"{name}: unknown setting in the environment{hint}")
-    return problems
-
-
-# -- Homepage's substitutions ----------------------------------------------------------------
-
-HOMEPAGE_VAR = "HOMEPAGE_VAR_"
-HOMEPAGE_FILE = "HOMEPAGE_FILE_"
-SUBSTITUTION_LIMIT = 64 * 1024  # bytes of one file
-SUBSTITUTION_FILES = 256
-
-
-def homepage_substitutions(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
-    """`{{HOMEPAGE_VAR_X}}` -> $HOMEPAGE_VAR_X and `{{HOMEPAGE_FILE_X}}` -> the contents of the
-    file named by $HOMEPAGE_FILE_X (a mounted Secret, say; one final line break dropped), as
-    Homepage substitutes them in `gethomepage.dev/*` values. Read once, here, so the mapping of
-    objects stays free of I/O. An unreadable file is a problem (exit 2), not a silent blank."""
-    values: dict[str, str] = {}
-    problems: list[str] = []
-    files = 0
-    for name in sorted(environ):
-        if name.startswith(HOMEPAGE_VAR) and len(name) > len(HOMEPAGE_VAR):
-            values[name] = environ[name]
-        elif name.startswith(HOMEPAGE_FILE) and len(name) > len(HOMEPAGE_FILE):
-            files += 1
-            if files > SUBSTITUTION_FILES:
-                problems.append(f"{name}: more than {SUBSTITUTION_FILES} HOMEPAGE_FILE_ variables")
-                continue
-            try:
-                values[name] = _small_file(Path(environ[name]))
-            except (OSError, ValueError) as e:
-                problems.append(f"{name}: cannot read {environ[name]!r} ({_why(e)})")
-    return values, problems
-
-
-def _small_file(path: Path) -> str:
-    with path.open("rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise ValueError("not a regular file")
-        data = handle.read(SUBSTITUTION_LIMIT + 1)
-    if len(data) > SUBSTITUTION_LIMIT:
-        raise ValueError(f"larger than {SUBSTITUTION_LIMIT // 1024} KiB")
-    text = data.decode("utf-8")
-    return text[:-1] if text.endswith("\n") else text
-
-
-def _why(error: OSError | ValueError) -> str:
-    if isinstance(error, UnicodeDecodeError):
-        return "not UTF-8 text"
-    if isinstance(error, OSError):
-        return error.strerror or type(error).__name__
-    return str(error)
