@@ -137,6 +137,7 @@ def _serve(args: argparse.Namespace, loaded: config.Loaded) -> int:
     )
     if own_level is not None:
         logging.getLogger("startpunkt").setLevel(own_level)
+    log.debug("Logging at %s (other libraries: %s)", own_level or level, level)
     for line in loaded.ignored:
         log.info("Configuration: %s", line)
     # one line per API request would drown the watch lines the guide documents
