@@ -148,3 +148,15 @@ async def test_an_unreachable_base_url_is_a_404_not_an_error(make_site: MakeSite
     )
 
     assert (await site.get("/icons/dashboard/grafana.png")).status_code == 404
+
+
+async def test_the_cache_is_bounded(cdn: HttpServer) -> None:
+    settings = settings_of(
+        web={"icons": {"dashboardIconsUrl": cdn.url("/dash"), "cacheEntries": 1}}
+    )
+    fetcher = icons.DashboardIcons(settings.web.icons)
+
+    for file in ("grafana.png", "grafana.svg", "grafana.png"):
+        assert await fetcher.get(file) is not None
+
+    assert len(cdn.requests("/dash/png/grafana.png")) == 2  # evicted by the svg, fetched again

@@ -245,11 +245,14 @@ class DashboardIcons:
             return None
         task = self._inflight.get(file)
         if task is None:
-            task = asyncio.create_task(self._fetch(file), name=f"dashboard icon {file}")
+            task = asyncio.create_task(self._fetch_and_keep(file), name=f"dashboard icon {file}")
             self._inflight[file] = task
             task.add_done_callback(lambda _: self._inflight.pop(file, None))
         # shielded: one impatient browser must not cancel the fetch others wait for
-        found = await asyncio.shield(task)
+        return await asyncio.shield(task)
+
+    async def _fetch_and_keep(self, file: str) -> tuple[bytes, str] | None:
+        found = await self._fetch(file)
         self._store(file, found)
         return found
 
