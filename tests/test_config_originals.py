@@ -3,6 +3,7 @@ honoured, the rest are named once as ignored; a key no version knows is still an
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -241,3 +242,16 @@ def test_an_unreadable_homepage_file_is_a_problem_not_a_hang(tmp_path: Path) -> 
         f"HOMEPAGE_FILE_B: cannot read '{fifo}' (not a regular file)",
         f"HOMEPAGE_FILE_C: cannot read '{big}' (larger than 64 KiB)",
     ]
+
+
+def test_a_deep_framework_section_is_named_without_walking_all_of_it(tmp_path: Path) -> None:
+    deep: dict[str, object] = {"leaf": 1}
+    for level in range(400):
+        deep = {f"k{level}": deep}
+    path = tmp_path / "application.json"  # JSON is YAML, and nests without a long indent
+    path.write_text(json.dumps({"quarkus": deep}))
+
+    (line,) = config.load_all(path, {}).ignored
+
+    assert line.startswith("quarkus.k399.k398.")
+    assert line.count(".") < 40

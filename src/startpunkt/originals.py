@@ -41,9 +41,12 @@ QUARKUS_REASON = "settings of Quarkus, the original's framework, which Startpunk
 QUARKUS_LOG_LEVEL = ("log", "level")
 QUARKUS_APP_LOG_LEVEL = ("log", "category", "us.ullberg", "level")
 _LIST_LIMIT = 20
+_DEPTH_LIMIT = 16
 
 
 def _leaves(node: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if len(prefix) >= _DEPTH_LIMIT:
+        return [prefix]  # deeper than any real key: named by its first levels
     if isinstance(node, dict) and node:
         # `~` is how Quarkus' YAML gives a value to a key that also has children
         return [
