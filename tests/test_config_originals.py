@@ -255,3 +255,20 @@ def test_a_deep_framework_section_is_named_without_walking_all_of_it(tmp_path: P
 
     assert line.startswith("quarkus.k399.k398.")
     assert line.count(".") < 40
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("PT30S", 30.0), ("PT1M30S", 90.0), ("P1DT2H", 93600.0), ("pt0.5s", 0.5)]
+)
+def test_quarkus_iso_durations_are_read(tmp_path: Path, text: str, seconds: float) -> None:
+    path = write(tmp_path, f"startpunkt:\n  availability:\n    interval: {text}\n")
+
+    assert config.load(path, {}).availability.interval == seconds
+
+
+@pytest.mark.parametrize("text", ["P", "PT", "P1Y", "PT-5S"])
+def test_what_is_no_iso_duration_is_still_an_error(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, f"startpunkt:\n  availability:\n    interval: {text}\n")
+
+    (problem,) = problems_of(path, {})
+    assert problem.startswith("startpunkt.availability.interval:")

@@ -52,13 +52,15 @@ class ConfigError(Exception):
 
 
 def parse_duration(value: Any) -> float:
-    """`60s`, `5m`, `1h`, `500ms` or a bare number of seconds -> seconds."""
+    """`60s`, `5m`, `1h`, `500ms`, a bare number of seconds, or ISO-8601 (`PT1M30S`) -> seconds."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 60s, 5m or 500ms")
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str) and (m := _DURATION.match(value)):
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    elif isinstance(value, str) and (iso := originals.iso_duration(value)) is not None:
+        seconds = iso  # Quarkus' other form, which the original's files may use
     else:
         raise ValueError(f"{value!r} is not a duration; use a number of seconds or 60s, 5m, 500ms")
     if seconds < 0:
@@ -257,7 +259,7 @@ class Web(Section):
     title: str = "Startpunkt"
     refresh_interval: int = Field(default=60, ge=0)
     github_link: GithubLink = GithubLink()
-    check_for_updates: bool = False  # off by default: no third-party calls from the page
+    check_for_updates: bool = False  # the original's; /api/config always says false
     search_engine: str = "https://duckduckgo.com/?q="
     theme: Theme = Theme()
     show_all_on_root: bool = True  # the original showed only untagged apps on `/`

@@ -313,3 +313,20 @@ def _number(value: Any) -> float | None:
 
 def _snake(camel: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", camel).lower()
+
+
+# -- Quarkus' durations ----------------------------------------------------------------------
+
+_ISO_DURATION = re.compile(
+    r"^\s*P(?:(\d{1,6})D)?(?:T(?:(\d{1,6})H)?(?:(\d{1,6})M)?(?:(\d{1,9}(?:\.\d{1,9})?)S)?)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def iso_duration(text: str) -> float | None:
+    """`PT30S`, `PT1M30S`, `P1DT2H` (ISO-8601, which Quarkus accepts) -> seconds, else None."""
+    match = _ISO_DURATION.match(text)
+    if match is None or not any(match.groups()) or text.strip().upper().endswith("T"):
+        return None
+    days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return days * 86400 + hours * 3600 + minutes * 60 + seconds
