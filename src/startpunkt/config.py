@@ -352,7 +352,7 @@ def _leaf_paths(model: type[BaseModel], prefix: tuple[str, ...]) -> list[tuple[s
         if get_origin(annotation) is tuple and any(
             isinstance(a, type) and issubclass(a, Section) for a in get_args(annotation)
         ):
-            continue  # lists of sections (clusters.remote) take indexed names: see _indexed_env
+            continue  # lists of sections (clusters.remote) take indexed names (indexed_env)
         nested = [
             a
             for a in getattr(annotation, "__args__", (annotation,))
