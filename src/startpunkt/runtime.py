@@ -10,7 +10,7 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -55,6 +55,8 @@ class Options:
     manifests: Path | None = None
     connection: Connection | None = None
     config_path: Path | None = None  # followed while running, when given
+    # Homepage's {{HOMEPAGE_VAR_*}} / {{HOMEPAGE_FILE_*}} values, read once at start-up
+    substitutions: Mapping[str, str] = field(default_factory=dict)
 
 
 class _Stopped(Exception):
@@ -83,9 +85,19 @@ class SourceMapper:
     """Maps stored objects with every source's mapper; mappings look up the objects they refer
     to (urlFrom targets, Gateways) in the store itself."""
 
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        substitutions: Mapping[str, str] | None = None,
+    ) -> None:
         self._by_name = {source.name: source for source in SOURCES}
-        self._context = MappingContext(settings, store.find) if store else MappingContext(settings)
+        values = dict(substitutions or {})
+        self._context = (
+            MappingContext(settings, store.find, values)
+            if store
+            else MappingContext(settings, substitutions=values)
+        )
 
     def __call__(self, source: str, obj: KubeObject) -> Outcome | None:
         found = self._by_name.get(source)
@@ -100,10 +112,13 @@ def revision_base() -> int:
     return time.time_ns() // 1_000_000 * 1000
 
 
-def build_store(settings: Settings, first_revision: int = 0) -> Store:
+def build_store(
+    settings: Settings, first_revision: int = 0, substitutions: Mapping[str, str] | None = None
+) -> Store:
     precedence = {s.name: i for i, s in enumerate(SOURCES)}
-    store = Store(SourceMapper(settings), precedence, first_revision)
-    store.mapper = SourceMapper(settings, store)  # now that there is a store to look in
+    store = Store(SourceMapper(settings, None, substitutions), precedence, first_revision)
+    # now that there is a store to look in
+    store.mapper = SourceMapper(settings, store, substitutions)
     return store
 
 
@@ -175,7 +190,7 @@ def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollo
 
     def apply(applied: Settings, changed: list[str]) -> None:
         ctx.settings = applied
-        ctx.store.mapper = SourceMapper(applied, ctx.store)
+        ctx.store.mapper = SourceMapper(applied, ctx.store, options.substitutions)
         ctx.store.remap_all()
         app.app = create_app(ctx)
         ctx.hub.publish(Event.build("CONFIG_CHANGED", {"changed": changed}))
@@ -184,7 +199,7 @@ def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollo
 
 
 async def serve(settings: Settings, options: Options, sock: socket.socket) -> None:
-    store = build_store(settings, revision_base())
+    store = build_store(settings, revision_base(), options.substitutions)
     realtime = settings.realtime
     hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
     ctx = WebContext(settings=settings, store=store, hub=hub, version=__version__)

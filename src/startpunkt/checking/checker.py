@@ -234,7 +234,17 @@ class Checker:
         else:
             self._failures.pop(target, None)
         backoff = self._settings.backoff
-        self._enqueue(target, started + retry_delay(failures, self._settings.interval, backoff))
+        delay = retry_delay(failures, self._settings.interval, backoff)
+        self._enqueue(target, started + delay)
+        if failures and failures == self._settings.max_retries:
+            log.warning(
+                "%s has failed %d checks in a row (availability.maxRetries): %s; "
+                "checking it every %.0f s until it answers",
+                redact(target.url),
+                failures,
+                result.error or f"HTTP {result.status_code}",
+                delay,
+            )
         self._metrics.observe(target, result)
         last = self._last.get(target)
         self._last[target] = _Last(result, time.time(), last.state if last else State.UNKNOWN)

@@ -72,6 +72,9 @@ def map_annotated(
         enable, where = ann.enabled(None, meta.annotations, trace)
         filtered = prefilter(obj, meta, ctx) if prefilter else None
         filtered = filtered or enable_filter(enable, where, switch.only_annotated)
+        filtered = filtered or ann.instance_filter(
+            meta.annotations, where, ctx.settings.homepage.instance_name
+        )
 
         def build() -> tuple[Item, str | None]:
             spec = section(obj, "spec")
@@ -92,7 +95,7 @@ def map_annotated(
 
         return conclude(meta.ref, trace, filtered, build)
 
-    return guarded(kind, obj, run)
+    return guarded(kind, obj, run, ctx)
 
 
 def _url(

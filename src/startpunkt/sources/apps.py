@@ -7,9 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from startpunkt.model import Application, Item, ObjectRef, Outcome, ProbeSettings, ResourceKind
+from startpunkt.model import (
+    DEFAULT_LOCATION,
+    Application,
+    Item,
+    ObjectRef,
+    Outcome,
+    ProbeSettings,
+    ResourceKind,
+)
 from startpunkt.sources import annotations as ann
 from startpunkt.sources import urls
+from startpunkt.sources.base import MappingContext
 from startpunkt.sources.fields import (
     INFO_LIMIT,
     NAME_LIMIT,
@@ -36,7 +45,7 @@ class Meta:
     owned: bool
 
 
-def read_meta(obj: object, kind: ResourceKind) -> Meta:
+def read_meta(obj: object, kind: ResourceKind, ctx: MappingContext | None = None) -> Meta:
     if not isinstance(obj, Mapping):
         raise Rejected("the object is not a JSON object")
     metadata = obj.get("metadata")
@@ -51,7 +60,11 @@ def read_meta(obj: object, kind: ResourceKind) -> Meta:
         ref=object_ref(obj, kind),
         namespace=namespace,
         name=name,
-        annotations=ann.Annotations(metadata.get("annotations")),
+        annotations=ann.Annotations(
+            metadata.get("annotations"),
+            ctx.substitutions if ctx else None,
+            ctx.settings.homepage.instance_name if ctx else "",
+        ),
         owned=has_owner_references(metadata),
     )
 
@@ -113,7 +126,7 @@ def read_display(meta: Meta, spec: Mapping[str, Any] | None, trace: Trace) -> Di
         icon_color=icon_color,
         info=info,
         target_blank=bool(blank and flag(blank[0], blank[1], trace)),
-        location=whole(*location) if location else whole(None, ""),
+        location=whole(*location, trace) if location else DEFAULT_LOCATION,
         root_path=root_path,
         tags=ann.tags(*tag_value, trace) if tag_value else (),
     )
@@ -222,10 +235,17 @@ def conclude(ref: ObjectRef, trace: Trace, filtered: str | None, build: Build) -
     return trace.finish(Outcome.shown(ref, item))
 
 
-def guarded(kind: ResourceKind, obj: object, run: Callable[[Meta, Trace], Outcome]) -> Outcome:
+def guarded(
+    kind: ResourceKind,
+    obj: object,
+    run: Callable[[Meta, Trace], Outcome],
+    ctx: MappingContext | None = None,
+) -> Outcome:
     """Reads the metadata, then runs the kind's mapping; a malformed header is a rejection."""
     try:
-        meta = read_meta(obj, kind)
+        meta = read_meta(obj, kind, ctx)
     except Rejected as e:
         return Outcome.rejected(object_ref(obj, kind), e.reason)
-    return run(meta, Trace())
+    trace = Trace()
+    ann.unresolved_notes(meta.annotations, trace)
+    return run(meta, trace)

@@ -100,7 +100,7 @@ def crd_application(
 
         return conclude(meta.ref, trace, filtered, build)
 
-    return guarded(kind, obj, run)
+    return guarded(kind, obj, run, ctx)
 
 
 def crd_bookmark(
@@ -123,14 +123,14 @@ def crd_bookmark(
                 icon=urls.icon(text(spec.get("icon"), "spec.icon", None), "spec.icon", trace),
                 info=info_text(spec.get("info"), "spec.info", trace),
                 target_blank=flag(spec.get("targetBlank"), "spec.targetBlank", trace),
-                location=whole(spec.get("location"), "spec.location"),
+                location=whole(spec.get("location"), "spec.location", trace),
                 has_owner_references=meta.owned,
             )
             return bookmark, None
 
         return conclude(meta.ref, trace, None, build)
 
-    return guarded(kind, obj, run)
+    return guarded(kind, obj, run, ctx)
 
 
 def map_application(obj: KubeObject, ctx: MappingContext) -> Outcome:

@@ -178,7 +178,8 @@ def config_document(ctx: WebContext) -> JSON:
             "version": ctx.version,
             "web": {
                 "showGithubLink": web.github_link.enabled,
-                "checkForUpdates": web.check_for_updates,
+                # the original's UI would ask GitHub for the original's releases and nag
+                "checkForUpdates": False,
                 "title": web.title,
                 "refreshInterval": web.refresh_interval,
                 "searchEngine": web.search_engine,
@@ -201,10 +202,25 @@ def theme_document(ctx: WebContext) -> dict[str, Any]:
     }
 
 
+READ_ONLY = (
+    "the API is read-only: applications and bookmarks are Kubernetes resources; change them "
+    "with kubectl or in Git, and the page follows"
+)
+
+
+async def read_only(request: Request) -> Response:
+    """The original's editor endpoints (`/api/apps/manage`, `/api/bookmarks/manage`): a clear
+    refusal for every method, never a list an editor could mistake for the item."""
+    return error(405, READ_ONLY, headers={"Allow": ""})
+
+
 def routes(ctx: WebContext) -> list[BaseRoute]:
     api = Api(ctx)
     get = ["GET"]
     return [
+        # before the tag and group routes, which would take `manage` for a tag or a group
+        Route("/api/apps/manage", read_only, methods=ANY_METHOD),
+        Route("/api/bookmarks/manage", read_only, methods=ANY_METHOD),
         Route("/api/apps", _bad_parameter(api.apps), methods=get),
         Route("/api/apps/ping", _ping("Application"), methods=get),
         Route("/api/apps/{tags}", _bad_parameter(api.apps), methods=get),

@@ -300,9 +300,20 @@ PING: Schema = {
 }
 
 
+def _read_only(what: str) -> Schema:
+    refusal = {"405": _error("Always: the API is read-only (the Allow header is empty)")}
+    summary = f"The original's editor for {what}: refused, whatever the method"
+    return {
+        method: {"summary": summary, "responses": refusal}
+        for method in ("get", "post", "put", "patch", "delete")
+    }
+
+
 def paths() -> dict[str, Schema]:
     apps_ok = _json("ApplicationGroups", "Groups of applications, sorted. " + ETAG_NOTE)
     return {
+        "/api/apps/manage": _read_only("applications"),
+        "/api/bookmarks/manage": _read_only("bookmarks"),
         "/api/apps": _get(
             "Applications, grouped",
             apps_ok,

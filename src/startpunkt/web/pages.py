@@ -159,8 +159,10 @@ async def _home(request: Request, ctx: WebContext, tag_path: str) -> Response:
     wanted = tag_set(tag_path) | tag_set(request.query_params.get("tags"))
     web = ctx.settings.web
     apps = views.visible_apps(snapshot.applications, wanted, web.show_all_on_root)
-    app_groups = views.groups("app", views.app_cards(apps, snapshot.availability, t))
-    mark_groups = views.groups("bookmark", views.bookmark_cards(snapshot.bookmarks, t))
+    dashboard = bool(web.icons.dashboard_icons_url)
+    app_groups = views.groups("app", views.app_cards(apps, snapshot.availability, t, dashboard))
+    marks = views.bookmark_cards(snapshot.bookmarks, t, dashboard)
+    mark_groups = views.groups("bookmark", marks)
     return _render(
         request,
         ctx,
@@ -170,6 +172,7 @@ async def _home(request: Request, ctx: WebContext, tag_path: str) -> Response:
         chips=views.tag_chips(snapshot.applications, wanted),
         wanted=sorted(wanted),
         search_engine=icons.safe_url(web.search_engine) or "",
+        dashboard_icons="on" if dashboard else "",
         page_data=_page_data(ctx, wanted, snapshot.revision),
         i18n_json=_i18n_json(language),
         any_items=bool(snapshot.applications or snapshot.bookmarks),
@@ -206,6 +209,27 @@ def _icon(set_: str, name: str) -> Response:
         media_type="image/svg+xml",
         headers={
             "Cache-Control": icons.CACHE_CONTROL,
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": SVG_CSP,
+        },
+    )
+
+
+async def _dashboard_icon(fetcher: icons.DashboardIcons, file: str) -> Response:
+    found = await fetcher.get(file)
+    if found is None:
+        return Response(
+            "no such icon",
+            status_code=404,
+            media_type="text/plain",
+            headers={"Cache-Control": "public, max-age=600", "X-Content-Type-Options": "nosniff"},
+        )
+    body, media_type = found
+    return Response(
+        body,
+        media_type=media_type,
+        headers={
+            "Cache-Control": icons.DASHBOARD_CACHE_CONTROL,
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": SVG_CSP,
         },
@@ -257,11 +281,22 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     async def icon(request: Request) -> Response:
         return _icon(str(request.path_params["set"]), str(request.path_params["name"]))
 
+    dashboard_icons = icons.DashboardIcons(ctx.settings.web.icons)
+
+    async def dashboard_icon(request: Request) -> Response:
+        return await _dashboard_icon(dashboard_icons, str(request.path_params["file"]))
+
     statics = StaticFiles(directory=HERE / "statics")
     return [
         Route("/", home, methods=["GET", "HEAD"], name="home"),
         Route("/diagnostics", diagnostics, methods=["GET", "HEAD"], name="diagnostics"),
         Route("/theme.css", stylesheet, methods=["GET", "HEAD"], name="theme"),
+        Route(
+            icons.DASHBOARD_PATH + "{file}",
+            dashboard_icon,
+            methods=["GET", "HEAD"],
+            name="dashboard-icon",
+        ),
         Route("/icons/{set}/{name}.svg", icon, methods=["GET", "HEAD"], name="icon"),
         Mount(
             "/statics",

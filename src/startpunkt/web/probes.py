@@ -1,4 +1,5 @@
-"""Health probes and metrics: `/livez`, `/readyz`, `/metrics`.
+"""Health probes and metrics: `/livez`, `/readyz`, `/metrics`, and the original's
+`/q/health/live`, `/q/health/ready` and `/q/health/started`, which answer the same way.
 
 - `/livez` answers as long as the event loop does; it never depends on the Kubernetes API, so an
   API-server outage does not get every replica restarted (spec §12 item 18). A crashed watcher
@@ -61,8 +62,17 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
 
+    async def started(request: Request) -> Response:
+        # answering at all means start-up is over: the configuration was valid and the
+        # listener is open (a startup probe then hands over to liveness)
+        return JSONResponse({"status": "started"}, headers=NO_STORE)
+
     return [
         Route("/livez", livez, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        # the paths the original's Helm chart probes (Quarkus' SmallRye Health)
+        Route("/q/health/live", livez, methods=["GET"]),
+        Route("/q/health/ready", readyz, methods=["GET"]),
+        Route("/q/health/started", started, methods=["GET"]),
     ]

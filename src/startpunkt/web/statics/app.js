@@ -24,6 +24,7 @@
   const PAGE = readJson("page-data");
   const STRINGS = readJson("i18n-data");
   const SEARCH_ENGINE = safeUrl((script && script.dataset.searchEngine) || "") || "";
+  const DASHBOARD_ICONS = Boolean(script && script.dataset.dashboardIcons === "on");
   const WANTED = new Set((PAGE.tags || []).map((t) => String(t).toLowerCase()));
 
   function t(key, values) {
@@ -46,6 +47,8 @@
   ];
   const PREFIXES = { mdi: "mdi", "simple-icons": "si", si: "si" };
   const NAME_RE = /^[a-z0-9][a-z0-9-]{0,80}$/;
+  const HOMEPAGE_FORM_RE = /^(mdi|si)-(.+?)(?:-(#[0-9a-f]{3,8}))?$/i;
+  const DASHBOARD_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,80}\.(png|svg|webp)$/;
   const COLOR_RE = new RegExp(
     "^(#[0-9a-fA-F]{3,4}|#[0-9a-fA-F]{6}|#[0-9a-fA-F]{8}|[a-zA-Z]{3,30}" +
       "|(rgb|rgba|hsl|hsla)\\([0-9.,%\\s/a-z]{1,60}\\))$"
@@ -101,15 +104,28 @@
       return url ? { kind: "img", href: url } : letter;
     }
     if (!spec) return letter;
+    // Homepage's forms: mdi-name, si-name, optionally with a colour: mdi-name-#f0d453
+    const homepage = HOMEPAGE_FORM_RE.exec(spec);
+    if (homepage) {
+      const tint = safeColor(homepage[3]) || fill || "currentColor";
+      return setIcon(homepage[1].toLowerCase(), homepage[2], tint, letter);
+    }
+    if (DASHBOARD_NAME_RE.test(spec.toLowerCase())) {
+      return DASHBOARD_ICONS ? { kind: "img", href: "/icons/dashboard/" + spec.toLowerCase() } : letter;
+    }
     const colon = spec.indexOf(":");
     const set = colon >= 0 ? PREFIXES[spec.slice(0, colon).toLowerCase()] : "mdi";
     if (!set) return letter;
-    const slug = iconSlug(set, colon >= 0 ? spec.slice(colon + 1) : spec);
+    return setIcon(set, colon >= 0 ? spec.slice(colon + 1) : spec, fill || "currentColor", letter);
+  }
+
+  function setIcon(set, name, color, letter) {
+    const slug = iconSlug(set, name);
     if (!NAME_RE.test(slug)) return letter;
     let href = "/icons/" + set + "/" + slug + ".svg";
     if (iconFixes.has(href)) href = iconFixes.get(href);
     if (!href) return letter;
-    return { kind: "set", href: href, color: fill || "currentColor", set: set, slug: slug };
+    return { kind: "set", href: href, color: color, set: set, slug: slug };
   }
 
   function fnv1a(text) {
