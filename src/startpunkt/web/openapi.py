@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from startpunkt.model import Verdict
+from startpunkt.web.params import MAX_TAGS_LENGTH
+
 Schema = dict[str, Any]
 
 STATES = ["unknown", "up", "down", "degraded", "scaled-to-zero"]
@@ -184,7 +187,7 @@ def schemas() -> dict[str, Schema]:
                     kind=STRING,
                     namespace=STRING,
                     name=STRING,
-                    verdict={"enum": ["shown", "hidden", "rejected"]},
+                    verdict={"enum": [v.value for v in Verdict]},
                     reason={"type": ["string", "null"]},
                     notes={"type": "array", "items": STRING},
                     urls={"type": "array", "items": STRING},
@@ -277,7 +280,7 @@ TAGS_QUERY: Schema = {
     "name": "tags",
     "in": "query",
     "description": "comma-separated, case-insensitive; untagged apps always match",
-    "schema": STRING,
+    "schema": {"type": "string", "maxLength": MAX_TAGS_LENGTH},
 }
 ETAG_NOTE = "Served with a strong ETag; If-None-Match gives 304."
 PING: Schema = {
@@ -342,7 +345,9 @@ def paths() -> dict[str, Schema]:
                     "name": "verdict",
                     "in": "query",
                     "description": "comma-separated: shown, hidden, rejected",
-                    "schema": STRING,
+                    "style": "form",
+                    "explode": False,
+                    "schema": {"type": "array", "items": {"enum": [v.value for v in Verdict]}},
                 }
             ],
         ),
