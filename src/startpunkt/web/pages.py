@@ -14,11 +14,12 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -71,6 +72,7 @@ RESERVED = frozenset(
     }
 )
 COOKIE_AGE = 365 * 24 * 3600
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -192,6 +194,22 @@ def _not_found(request: Request, ctx: WebContext) -> Response:
     return _render(request, ctx, "not_found.html", status_code=404)
 
 
+def _without_slash(request: Request, catch_all: BaseRoute) -> str | None:
+    """Where `/x/` should go when `/x` is served: a path on this site, never a URL built from
+    the request's Host header. Leading slashes collapse and the path is re-quoted, so neither
+    `//host` nor `/\\host` can come out of it."""
+    path = request.url.path
+    if not path.endswith("/") or path == "/":
+        return None
+    bare = "/" + path.strip("/")
+    probe = {**request.scope, "path": bare}
+    routes: list[BaseRoute] = request.app.router.routes
+    if not any(r is not catch_all and r.matches(probe)[0] is Match.FULL for r in routes):
+        return None
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return quote(bare, safe=_PATH_SAFE) + (f"?{query}" if query else "")
+
+
 def _icon(set_: str, name: str) -> Response:
     body = icons.svg(set_, name)
     if body is None:
@@ -257,6 +275,14 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     async def icon(request: Request) -> Response:
         return _icon(str(request.path_params["set"]), str(request.path_params["name"]))
 
+    async def elsewhere(request: Request) -> Response:
+        # last route, so the router never builds its own absolute trailing-slash redirect
+        target = _without_slash(request, catch_all)
+        if target is None:
+            return _not_found(request, ctx)
+        return RedirectResponse(target, status_code=307)
+
+    catch_all = Route("/{path:path}", elsewhere, methods=["GET", "HEAD"], name="elsewhere")
     statics = StaticFiles(directory=HERE / "statics")
     return [
         Route("/", home, methods=["GET", "HEAD"], name="home"),
@@ -269,4 +295,5 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
             name="statics",
         ),
         Route("/{tags}", tagged, methods=["GET", "HEAD"], name="tagged"),
+        catch_all,
     ]
