@@ -24,9 +24,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from startpunkt import __version__
-from startpunkt.shapes import tag_set
 from startpunkt.web import icons, theme, translations, views
 from startpunkt.web.context import WebContext
+from startpunkt.web.params import BadParameter, echoed_path, tag_filter
 from startpunkt.web.translations import Translator
 
 HERE = Path(__file__).parent
@@ -112,7 +112,7 @@ def _render(
         title=web.title,
         version=ctx.version or __version__,
         asset_version=_asset_version(ctx),
-        path=request.url.path,
+        path=quote(echoed_path(request.url.path), safe=_PATH_SAFE),
         **values,
     )
     response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
@@ -158,7 +158,10 @@ async def _home(request: Request, ctx: WebContext, tag_path: str) -> Response:
     snapshot = ctx.store.snapshot()
     language, _ = _language(request, ctx)
     t = Translator(language)
-    wanted = tag_set(tag_path) | tag_set(request.query_params.get("tags"))
+    try:
+        wanted = tag_filter(tag_path, request.query_params.get("tags"))
+    except BadParameter as e:
+        return _render(request, ctx, "bad_request.html", status_code=400, message=str(e))
     web = ctx.settings.web
     apps = views.visible_apps(snapshot.applications, wanted, web.show_all_on_root)
     app_groups = views.groups("app", views.app_cards(apps, snapshot.availability, t))
