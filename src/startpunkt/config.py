@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -213,6 +214,18 @@ class GithubLink(Section):
     enabled: bool = True
 
 
+def _http_url(value: str) -> str:
+    """An absolute http(s) URL, as written (or empty: none); the page links to it."""
+    if value == "":
+        return value
+    parts = urlsplit(value)
+    if value != value.strip() or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "must be an absolute http or https URL, such as https://duckduckgo.com/?q="
+        )
+    return value
+
+
 class Web(Section):
     title: str = "Startpunkt"
     refresh_interval: int = Field(default=60, ge=0)
@@ -221,6 +234,11 @@ class Web(Section):
     search_engine: str = "https://duckduckgo.com/?q="
     theme: Theme = Theme()
     show_all_on_root: bool = True  # the original showed only untagged apps on `/`
+
+    @field_validator("search_engine")
+    @classmethod
+    def _search_engine_is_http(cls, value: str) -> str:
+        return _http_url(value)
 
 
 class Settings(Section):

@@ -33,6 +33,7 @@ from startpunkt.web.caching import Encoded, SnapshotCache, conditional, encoded
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error, unknown_api_path
 from startpunkt.web.params import BadParameter, choices, quoted, wanted_tags
+from startpunkt.web.probes import public_status
 
 LANGUAGE_FORMAT = r"^[a-z]{2}(-[A-Z]{2})?$"
 LANGUAGE = re.compile(r"[a-z]{2}(-[A-Z]{2})?")  # used with fullmatch: `$` allows a final \n
@@ -137,7 +138,7 @@ class Api:
         return conditional(request, encoded({"objects": objects}))
 
     async def sources(self, request: Request) -> Response:
-        return conditional(request, encoded(dict(self.ctx.sources_status())))
+        return conditional(request, encoded(public_status(self.ctx.sources_status())))
 
     async def translation(self, request: Request) -> Response:
         language = request.path_params["language"]

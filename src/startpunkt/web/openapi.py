@@ -212,8 +212,22 @@ def schemas() -> dict[str, Schema]:
                             "state": {
                                 "enum": ["syncing", "synced", "reconnecting", "absent", "forbidden"]
                             },
+                            "lastError": {
+                                "type": ["string", "null"],
+                                "description": "a category such as `403 Forbidden` or "
+                                "`ConnectError`; the full text is in the log",
+                            },
                         },
                     },
+                },
+                "manifests": {
+                    "type": "string",
+                    "description": "with --manifests: the directory's own name, not its path",
+                },
+                "errors": {
+                    "type": "object",
+                    "description": "with --manifests: file (relative) -> what is wrong with it",
+                    "additionalProperties": STRING,
                 },
             },
         },
