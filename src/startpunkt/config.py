@@ -116,6 +116,9 @@ class Backoff(Section):
     multiplier: float = Field(default=2.0, ge=1.0)
 
 
+_HOST_PATTERN = re.compile(r"\*|(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,252})|\[[0-9A-Fa-f:.]+\]")
+
+
 def _default_accepted() -> tuple[int, ...]:
     return (*range(200, 400), 401, 403)
 
@@ -129,6 +132,19 @@ class Availability(Section):
     max_redirects: int = Field(default=5, ge=0, le=30)
     accepted_status_codes: IntList = Field(default_factory=_default_accepted)
     backoff: Backoff = Backoff()
+    # hosts a healthUrl (or a redirect) may lead to besides the app's own: `*`, `*.svc`, exact
+    health_url_hosts: StrList = ()
+    # statusCode, latencyMs and error texts in the API, the stream and the page; off, anyone
+    # who can create an Application could learn what answers inside the cluster network
+    publish_details: bool = False
+
+    @field_validator("health_url_hosts")
+    @classmethod
+    def _hosts_are_patterns(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [h for h in hosts if not _HOST_PATTERN.fullmatch(h)]
+        if bad:
+            raise ValueError(f"{bad}: use host names, `*.example.com` or `*`")
+        return hosts
 
     @field_validator("accepted_status_codes")
     @classmethod

@@ -83,8 +83,8 @@ def schemas() -> dict[str, Schema]:
         rootPath=STRING,
         tags={**STRING, "description": "comma-separated, as authored"},
         status={"enum": STATES},
-        statusCode=INT,
-        latencyMs={"type": "number"},
+        statusCode={**INT, "description": "only with availability.publishDetails: true"},
+        latencyMs={"type": "number", "description": "only with availability.publishDetails: true"},
         lastChecked=TIMESTAMP,
         available={
             "type": ["boolean", "null"],
