@@ -24,11 +24,23 @@ _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 @functools.cache
-def _mark_runs() -> re.Pattern[str]:
-    """Runs of combining marks longer than the cap (built once, on first non-ASCII text)."""
-    planes = itertools.chain(range(0x20000), range(0xE0000, 0xE1000))
+def _mark_runs(astral: bool) -> re.Pattern[str]:
+    """Runs of combining marks longer than the cap, built once. The class of the Basic
+    Multilingual Plane's marks matches in constant time; the one that also holds the astral
+    planes' marks is a list of ranges, so it is used only for text that has such characters."""
+    codes = itertools.chain(
+        range(0x20000 if astral else 0x10000), range(0xE0000, 0xE1000) if astral else ()
+    )
+    ranges: list[list[int]] = []
+    for code in codes:
+        if unicodedata.category(chr(code)) in ("Mn", "Me"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
     marks = "".join(
-        re.escape(chr(c)) for c in planes if unicodedata.category(chr(c)) in ("Mn", "Me")
+        re.escape(chr(low)) + (f"-{re.escape(chr(high))}" if high > low else "")
+        for low, high in ranges
     )
     return re.compile(f"([{marks}]{{{MAX_COMBINING_MARKS}}})[{marks}]+")
 
@@ -38,9 +50,9 @@ def display_text(value: str) -> str:
     at most MAX_COMBINING_MARKS marks on one character (150 of them paint over the page)."""
     if value.isascii() and value.isprintable():
         return value
-    value = _BIDI_CONTROLS.sub("", value)
-    value = _CONTROLS.sub(" ", value)
-    return _mark_runs().sub(r"\1", value).strip()
+    value = _CONTROLS.sub(" ", _BIDI_CONTROLS.sub("", value))
+    astral = bool(value) and max(value) > "\uffff"
+    return _mark_runs(astral).sub(r"\1", value).strip()
 
 
 def _clean_tags(tags: tuple[str, ...]) -> tuple[str, ...]:

@@ -105,3 +105,12 @@ def test_a_name_of_nothing_but_controls_falls_back_like_a_missing_one() -> None:
         "startpunkt-application", _crd("Application", name="\u202e\u202c", group="\u200f")
     )
     assert (app.name, app.group) == ("x", "apps")
+
+
+def test_marks_beyond_the_basic_plane_are_capped_too() -> None:
+    # U+1D167-1D169: musical combining marks, outside the Basic Multilingual Plane
+    assert (
+        display_text("x" + "\U0001d167\U0001d168\U0001d169" * 5)
+        == "x\U0001d167\U0001d168\U0001d169"
+    )
+    assert display_text("\u202e") == ""
