@@ -36,7 +36,7 @@ async def test_config_has_the_original_keys(make_site: MakeSite) -> None:
                 "searchEngine": "https://duckduckgo.com/?q=",
             },
             "realtime": {"enabled": True, "heartbeatInterval": 15000},
-            "websocket": {"enabled": False},
+            "websocket": {"enabled": True},
         }
     }
 

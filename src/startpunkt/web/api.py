@@ -187,8 +187,8 @@ def config_document(ctx: WebContext) -> JSON:
                 "enabled": realtime.enabled,
                 "heartbeatInterval": round(realtime.heartbeat_interval * 1000),
             },
-            # the original's WebSocket channel does not exist here; EventSource replaces it
-            "websocket": {"enabled": False},
+            # the released v3.x pages then use /api/ws/updates instead of polling
+            "websocket": {"enabled": realtime.enabled},
         }
     }
 

@@ -10,12 +10,13 @@ from startpunkt.web.context import WebContext
 
 
 def create_app(ctx: WebContext) -> Starlette:
-    from startpunkt.web import api, pages, probes, stream  # noqa: PLC0415  (cycle-free wiring)
+    from startpunkt.web import api, pages, probes, stream, websocket  # noqa: PLC0415  (cycle-free wiring)
     from startpunkt.web.metrics import RequestMetrics, metrics_for  # noqa: PLC0415
 
     routes: list[BaseRoute] = [
         *probes.routes(ctx),
         *stream.routes(ctx),
+        *websocket.routes(ctx),
         *api.routes(ctx),
         *pages.routes(ctx),
     ]

@@ -10,8 +10,8 @@ drain, which never happens when the client stopped reading. `Protocol` adds, per
   a 431 and the connection is closed before the parser buffers it;
 - a connection cap (`server.maxConnections`, further capped by the open-files limit): a
   connection over it gets 503 at once;
-- the transport in the request scope (`TRANSPORT`), so the event stream can write to it directly
-  and abort a connection whose client stopped reading.
+- the transport in the request scope (`TRANSPORT`), also of a WebSocket, so the live channels
+  can write to it directly and reset a connection whose client stopped reading.
 
 The idle keep-alive timeout is uvicorn's own (`timeout_keep_alive`). `Server` closes every event
 stream as soon as shutdown begins: that is the only way streams end at shutdown.
@@ -114,6 +114,8 @@ def config(app: Any, settings: ServerLimits, **kwargs: Any) -> Config:
     limits = Limits(settings.header_timeout, settings.max_header_bytes, connections)
     # uvicorn counts the keep-alive timeout in whole seconds
     keep_alive = max(1, math.ceil(settings.keep_alive_timeout))
+    # WebSocket frames go to many clients alike: no per-client compression
+    kwargs.setdefault("ws_per_message_deflate", False)
     return Config(app, limits, timeout_keep_alive=keep_alive, **kwargs)
 
 
@@ -176,6 +178,14 @@ class Protocol(HttpToolsProtocol):
         self._disarm_header_timer()
         self.scope["extensions"] = {TRANSPORT: {"protocol": self}}
         super().on_headers_complete()
+
+    def handle_websocket_upgrade(self) -> None:
+        super().handle_websocket_upgrade()
+        # the WebSocket protocol built its scope and task (not yet run): hand it the transport too
+        upgraded = self.transport.get_protocol()
+        scope = getattr(upgraded, "scope", None)
+        if isinstance(scope, dict):
+            scope.setdefault("extensions", {})[TRANSPORT] = {"protocol": upgraded}
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
