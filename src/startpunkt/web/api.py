@@ -154,7 +154,7 @@ class Api:
 
     async def default_translation(self, request: Request) -> Response:
         response = self._bundle(request, None, request.headers.get("accept-language"))
-        response.headers["Vary"] = "Accept-Language"
+        response.headers.append("Vary", "Accept-Language")
         return response
 
     def _bundle(self, request: Request, language: str | None, accept: str | None) -> Response:
