@@ -94,7 +94,7 @@ async def python_load(
 async def run(args: argparse.Namespace) -> None:
     ctx = build_context(args.apps)
     app = create_app(ctx)
-    server, task, port = await serve(app)
+    server, task, port = await serve(app, ctx.hub)
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:

@@ -27,10 +27,11 @@ import resource
 import signal
 import socket
 import struct
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -76,6 +77,9 @@ def drop(transport: asyncio.Transport) -> None:
     transport.abort()
 
 
+STREAM_STATUS = b"HTTP/1.1 200 OK\r\n"
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     header_timeout: float
@@ -119,21 +123,61 @@ def config(app: Any, settings: ServerLimits, **kwargs: Any) -> Config:
     return Config(app, limits, timeout_keep_alive=keep_alive, **kwargs)
 
 
+class _Pipeline(list[Any]):
+    """The part of `deque` uvicorn's pipeline uses (appendleft, pop, truth)."""
+
+    __slots__ = ()
+
+    def appendleft(self, item: Any) -> None:
+        self.insert(0, item)
+
+
+class _Flag(asyncio.Event):
+    """asyncio.Event with its waiters in a list: uvicorn makes two events per connection, and
+    an empty deque costs 760 bytes where an empty list costs 56 (waiters are one or none)."""
+
+    def __init__(self) -> None:  # not super().__init__(): it would allocate the deque
+        self._waiters = cast("deque[asyncio.Future[Any]]", [])
+        self._value = False
+
+
+def _lighter(event: asyncio.Event) -> asyncio.Event:
+    flag = _Flag()
+    if event.is_set():
+        flag.set()
+    return flag
+
+
+class _Guard:
+    """A connection's own state next to uvicorn's."""
+
+    __slots__ = ("awaiting_headers", "header_bytes", "header_timer", "limits", "on_lost")
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.awaiting_headers = True
+        self.header_bytes = 0
+        self.header_timer: asyncio.TimerHandle | None = None
+        self.on_lost: Callable[[], None] | None = None  # set by a response that must know
+
+
 class Protocol(HttpToolsProtocol):
     """uvicorn's httptools protocol with a header timeout and bounds (see the module text)."""
 
     def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
-        self.limits = config.limits if isinstance(config, Config) else DEFAULT_LIMITS
-        self._awaiting_headers = True
-        self._header_bytes = 0
-        self._header_timer: asyncio.TimerHandle | None = None
-        self.on_lost: Callable[[], None] | None = None  # set by a response that must know
+        # one attribute: uvicorn's own fill the instance's shared-key dict almost to its limit
+        # (30 keys in CPython), past which each connection's dict costs five times as much
+        self.guard = _Guard(config.limits if isinstance(config, Config) else DEFAULT_LIMITS)
+        # uvicorn keeps pipelined requests in a deque, 760 bytes a connection though almost
+        # always empty; a list with the two methods it uses costs a tenth of that
+        self.pipeline = cast("deque[Any]", _Pipeline())
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        super().connection_made(transport)
-        if len(self.connections) > self.limits.max_connections:
+        # uvloop's transports are not asyncio.Transport subclasses, but have its methods
+        super().connection_made(cast(asyncio.Transport, transport))
+        self.flow._is_writable_event = _lighter(self.flow._is_writable_event)
+        if len(self.connections) > self.guard.limits.max_connections:
             self._refuse(TOO_MANY)
             return
         self._arm_header_timer()
@@ -141,24 +185,24 @@ class Protocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
         super().connection_lost(exc)
-        if self.on_lost is not None:
-            self.on_lost()
+        if self.guard.on_lost is not None:
+            self.guard.on_lost()
 
     def data_received(self, data: bytes) -> None:
-        if not self._awaiting_headers:
+        if not self.guard.awaiting_headers:
             super().data_received(data)
             return
-        room = self.limits.max_header_bytes - self._header_bytes
+        room = self.guard.limits.max_header_bytes - self.guard.header_bytes
         if len(data) <= room:
-            self._header_bytes += len(data)
+            self.guard.header_bytes += len(data)
             super().data_received(data)
             return
         # feed what fits: the headers may end inside it, the rest is then body or pipelining
         super().data_received(data[:room])
         if self.transport.is_closing():
             return
-        if self._awaiting_headers:
-            log.info("Refused request headers over %d bytes", self.limits.max_header_bytes)
+        if self.guard.awaiting_headers:
+            log.info("Refused request headers over %d bytes", self.guard.limits.max_header_bytes)
             self._refuse(TOO_LARGE)
             return
         protocol = self.transport.get_protocol()
@@ -169,15 +213,17 @@ class Protocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._awaiting_headers = True
+        self.guard.awaiting_headers = True
         self._arm_header_timer()
 
     def on_headers_complete(self) -> None:
-        self._awaiting_headers = False
-        self._header_bytes = 0
+        self.guard.awaiting_headers = False
+        self.guard.header_bytes = 0
         self._disarm_header_timer()
         self.scope["extensions"] = {TRANSPORT: {"protocol": self}}
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle.scope is self.scope:  # not an upgrade
+            self.cycle.message_event = _lighter(self.cycle.message_event)
 
     def handle_websocket_upgrade(self) -> None:
         super().handle_websocket_upgrade()
@@ -189,23 +235,44 @@ class Protocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        self._awaiting_headers = True  # the next bytes are the next request's headers
+        self.guard.awaiting_headers = True  # the next bytes are the next request's headers
+
+    def begin_stream(self, headers: list[tuple[bytes, bytes]], first_chunk: bytes) -> bool:
+        """Starts a chunked 200 response with its first chunk in one write, as uvicorn's `send`
+        would for `http.response.start` and a body message (which then continue as usual).
+        False if the response cannot start here (already started, or the client left)."""
+        cycle = self.cycle
+        if cycle is None or cycle.response_started or cycle.disconnected:
+            return False
+        if self.transport.is_closing():
+            return False
+        cycle.response_started = True
+        cycle.waiting_for_100_continue = False
+        cycle.chunked_encoding = True
+        head = [STREAM_STATUS]
+        for name, value in (*self.server_state.default_headers, *headers):
+            head += [name, b": ", value, b"\r\n"]
+        if not cycle.keep_alive:
+            head.append(b"connection: close\r\n")
+        head += [b"transfer-encoding: chunked\r\n\r\n", first_chunk]
+        self.transport.write(b"".join(head))
+        return True
 
     def _arm_header_timer(self) -> None:
-        if self._header_timer is None:
-            self._header_timer = self.loop.call_later(
-                self.limits.header_timeout, self._headers_timed_out
+        if self.guard.header_timer is None:
+            self.guard.header_timer = self.loop.call_later(
+                self.guard.limits.header_timeout, self._headers_timed_out
             )
 
     def _disarm_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
+        if self.guard.header_timer is not None:
+            self.guard.header_timer.cancel()
+            self.guard.header_timer = None
 
     def _headers_timed_out(self) -> None:
-        self._header_timer = None
+        self.guard.header_timer = None
         idle = self.cycle is None or self.cycle.response_complete
-        if self._awaiting_headers and idle and not self.transport.is_closing():
+        if self.guard.awaiting_headers and idle and not self.transport.is_closing():
             self._refuse(TIMED_OUT)
 
     def _refuse(self, response: bytes) -> None:

@@ -91,56 +91,96 @@ class Gone(Exception):
     """The connection is closed."""
 
 
-class _Writer:
-    """Writes through ASGI `send`: the path for servers other than the project's own."""
+class EventStream:
+    """The streaming response (pure ASGI): owns its subscription and is its only writer.
 
-    def __init__(self, send: Send) -> None:
-        self._send = send
+    On the project's server it writes the response head and the first heartbeat in one write
+    and then hands the hub a sink onto the transport; elsewhere it writes through ASGI `send`.
+    """
 
-    def connect(self, sub: Subscription) -> None:
-        """Direct writes need a transport; here every event goes through the backlog."""
+    __slots__ = ("_blocked", "_flow", "_protocol", "_send", "_transport", "ctx", "metrics", "sub")
 
-    async def write(self, message: bytes) -> None:
-        try:
-            async with asyncio.timeout(SEND_TIMEOUT):
-                await self._send({"type": "http.response.body", "body": message, "more_body": True})
-        except TimeoutError:
-            raise Stalled from None
-
-    async def finish(self, sub: Subscription) -> None:
-        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    def abort(self) -> None:
-        """Nothing to abort through ASGI: the server closes the connection."""
-
-
-class _DirectWriter(_Writer):
-    """Writes chunks straight to the connection's transport (the response head went out through
-    ASGI, so the body is chunked, and uvicorn still writes the final empty chunk)."""
-
-    def __init__(self, send: Send, protocol: serving.Protocol) -> None:
-        super().__init__(send)
-        self._transport = protocol.transport
-        self._flow = protocol.flow
+    def __init__(self, sub: Subscription, ctx: WebContext, metrics: WebMetrics) -> None:
+        self.sub = sub
+        self.ctx = ctx
+        self.metrics = metrics
+        self._protocol: serving.Protocol | None = None
         self._blocked = False
 
-    def connect(self, sub: Subscription) -> None:
-        transport, flow = self._transport, self._flow
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        sub = self.sub
+        self._send = send
+        protocol = self._protocol = _protocol_of(scope)
+        watcher = None
+        try:
+            first = sse_message(heartbeat(self.ctx.hub.revision).data, retry_ms=RETRY_MS)
+            if protocol is not None and protocol.begin_stream(HEADERS, http_chunk(first)):
+                self._transport, self._flow = protocol.transport, protocol.flow
+                protocol.guard.on_lost = sub.close  # a client that leaves ends its stream at once
+                sub.sink, sub.on_close = self._sink, self._closed
+            else:
+                protocol = self._protocol = None
+                await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+                await self._write(first)
+                watcher = asyncio.create_task(_until_disconnect(receive, sub), name="sse-leave")
+            await self._pump()
+            await self._finish()
+        except Stalled:
+            self.metrics.stream_cutoffs.labels("stalled").inc()
+            log.info("Ended an event stream whose client stopped reading for %ss", SEND_TIMEOUT)
+            if protocol is not None:
+                serving.drop(self._transport)
+                await _until_disconnect(receive, sub)
+        except (Gone, OSError):
+            pass  # the client left
+        finally:
+            sub.close()
+            if protocol is not None:
+                protocol.guard.on_lost = None
+            if watcher is not None:
+                watcher.cancel()
 
-        def sink(chunk: bytes) -> bool:
-            if flow.write_paused or transport.is_closing():
-                return False
-            transport.write(chunk)
-            return True
+    def _sink(self, chunk: bytes) -> bool:
+        """The hub's direct write: only while the transport takes bytes without buffering."""
+        if self._flow.write_paused or self._transport.is_closing():
+            return False
+        self._transport.write(chunk)
+        return True
 
-        def closed() -> None:
-            # at shutdown, a writer stuck on a client that does not read must not hold it up
-            if self._blocked:
-                serving.drop(transport)
+    def _closed(self) -> None:
+        # at shutdown, a writer stuck on a client that does not read must not hold it up
+        if self._blocked:
+            serving.drop(self._transport)
 
-        sub.sink, sub.on_close = sink, closed
+    async def _pump(self) -> None:
+        sub, hub = self.sub, self.ctx.hub
+        idle = self.ctx.settings.realtime.heartbeat_interval
+        written = sub.written
+        while True:
+            batch = await sub.next(idle)
+            if sub.overflowed:
+                self.metrics.stream_cutoffs.labels("overflow").inc()
+                await self._write(hub.resync_event().message)
+                return
+            if batch:
+                await self._write(b"".join(event.message for event in batch))
+            elif sub.closed:
+                return
+            elif sub.written != written:
+                written = sub.written  # not quiet: events went out directly
+            else:
+                await refreshed(self.ctx)  # changes it finds are offered to `sub` right away
+                await self._write(heartbeat(hub.revision).message)
 
-    async def write(self, message: bytes) -> None:
+    async def _write(self, message: bytes) -> None:
+        if self._protocol is None:
+            try:
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    body = {"type": "http.response.body", "body": message, "more_body": True}
+                    await self._send(body)
+            except TimeoutError:
+                raise Stalled from None
+            return
         await self._writable(SEND_TIMEOUT)
         self._transport.write(http_chunk(message))
 
@@ -157,20 +197,21 @@ class _DirectWriter(_Writer):
         if self._transport.is_closing():
             raise Gone
 
-    async def finish(self, sub: Subscription) -> None:
+    async def _finish(self) -> None:
+        """The final chunk (written by the server on `more_body: False`)."""
+        if self._protocol is None:
+            await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         await self._writable(SEND_TIMEOUT)
-        await super().finish(sub)
+        await self._send({"type": "http.response.body", "body": b"", "more_body": False})
         if self._transport.get_write_buffer_size():
             # the response is complete but not sent: wait until it has left, else drop it, so a
             # client that stopped reading cannot keep the socket (closing would wait for it)
             self._transport.set_write_buffer_limits(high=0)
             try:
-                await self._writable(SHUTDOWN_FLUSH if sub.closed else SEND_TIMEOUT)
+                await self._writable(SHUTDOWN_FLUSH if self.sub.closed else SEND_TIMEOUT)
             except (Stalled, Gone):
-                self.abort()
-
-    def abort(self) -> None:
-        serving.drop(self._transport)
+                serving.drop(self._transport)
 
 
 def _protocol_of(scope: Scope) -> serving.Protocol | None:
@@ -179,66 +220,6 @@ def _protocol_of(scope: Scope) -> serving.Protocol | None:
     if isinstance(protocol, serving.Protocol) and scope.get("http_version") == "1.1":
         return protocol
     return None
-
-
-class EventStream:
-    """The streaming response (pure ASGI): owns its subscription and is its only writer."""
-
-    def __init__(self, sub: Subscription, ctx: WebContext, metrics: WebMetrics) -> None:
-        self.subscription = sub
-        self.ctx = ctx
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        sub = self.subscription
-        protocol = _protocol_of(scope)
-        writer = _DirectWriter(send, protocol) if protocol else _Writer(send)
-        watcher = None
-        try:
-            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-            first = heartbeat(self.ctx.hub.revision)
-            await writer.write(sse_message(first.data, retry_ms=RETRY_MS))
-            if protocol is not None:
-                protocol.on_lost = sub.close  # a client that leaves ends its stream at once
-            else:
-                watcher = asyncio.create_task(_until_disconnect(receive, sub), name="sse-leave")
-            writer.connect(sub)
-            await self._pump(writer)
-            await writer.finish(sub)
-        except Stalled:
-            self.metrics.stream_cutoffs.labels("stalled").inc()
-            log.info("Ended an event stream whose client stopped reading for %ss", SEND_TIMEOUT)
-            if protocol is not None:
-                writer.abort()
-                await _until_disconnect(receive, sub)
-        except (Gone, OSError):
-            pass  # the client left
-        finally:
-            sub.close()
-            if protocol is not None:
-                protocol.on_lost = None
-            if watcher is not None:
-                watcher.cancel()
-
-    async def _pump(self, writer: _Writer) -> None:
-        sub, hub = self.subscription, self.ctx.hub
-        idle = self.ctx.settings.realtime.heartbeat_interval
-        written = sub.written
-        while True:
-            batch = await sub.next(idle)
-            if sub.overflowed:
-                self.metrics.stream_cutoffs.labels("overflow").inc()
-                await writer.write(hub.resync_event().message)
-                return
-            if batch:
-                await writer.write(b"".join(event.message for event in batch))
-            elif sub.closed:
-                return
-            elif sub.written != written:
-                written = sub.written  # not quiet: events went out directly
-            else:
-                await refreshed(self.ctx)  # changes it finds are offered to `sub` right away
-                await writer.write(heartbeat(hub.revision).message)
 
 
 async def _until_disconnect(receive: Receive, sub: Subscription) -> None:
@@ -295,6 +276,29 @@ class _Endpoint:
                 headers={"Retry-After": "5"},
             )
         return EventStream(sub, ctx, self.metrics)
+
+
+class Opener:
+    """Opens event streams ahead of the middleware stack (see `web.app.App`), counting them as
+    the request metrics would. A refused stream (an error response) is left to the stack."""
+
+    def __init__(self, ctx: WebContext) -> None:
+        self.endpoint = _Endpoint(ctx)
+
+    @staticmethod
+    def wants(scope: Scope) -> bool:
+        return bool(scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "GET")
+
+    def open(self, scope: Scope, receive: Receive) -> EventStream | None:
+        """The stream to run (its request counted), or None to let the stack answer."""
+        started = time.perf_counter()
+        response = self.endpoint.respond(Request(scope, receive))
+        if not isinstance(response, EventStream):
+            return None
+        metrics = self.endpoint.metrics
+        metrics.requests.labels(PATH, "200").inc()
+        metrics.response_start.labels(PATH).observe(time.perf_counter() - started)
+        return response
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
