@@ -66,6 +66,13 @@ TOO_MANY = _plain(
 )
 
 
+def bound_send_buffer(transport: asyncio.Transport, size: int) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
+
 def drop(transport: asyncio.Transport) -> None:
     """Ends a connection at once with a reset, discarding what it has not sent: both the
     transport's buffer and the kernel's send queue (a plain close would keep the socket until a
