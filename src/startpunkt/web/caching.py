@@ -178,12 +178,28 @@ def conditional(
 ) -> Response:
     """200 with the body in the best encoding the client accepts, or 304 when it already has
     this version."""
+    request_headers = request.headers
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    return prepare(
+        doc,
+        request_headers.get("accept-encoding", ""),
+        request_headers.get("if-none-match"),
+        extra,
+    )
+
+
+def prepare(
+    doc: Encoded,
+    accept_encoding: str,
+    if_none_match: str | None,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> Prepared:
+    """`conditional` from the two request headers it reads."""
     doc.hits += 1
     variant: Variant | None = None
     compressible = len(doc.body) >= MIN_COMPRESSED
-    request_headers = request.headers
     if compressible:
-        codings = accepted(request_headers.get("accept-encoding", ""))
+        codings = accepted(accept_encoding)
         for encoding, _ in ENCODINGS:
             if encoding in codings and (variant := doc.variants.get(encoding)) is not None:
                 break
@@ -192,11 +208,9 @@ def conditional(
     raw = [(b"cache-control", b"no-cache")]
     if compressible:
         raw.append((b"vary", b"Accept-Encoding"))
-    if headers:
-        raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    if (inm := request_headers.get("if-none-match")) is not None and (
-        matched := _matches(inm, doc.etags())
-    ):
+    if extra:
+        raw += extra
+    if if_none_match is not None and (matched := _matches(if_none_match, doc.etags())):
         raw.append((b"etag", matched.encode()))
         return Prepared(304, b"", raw)
     body = doc.body if variant is None else variant.body
