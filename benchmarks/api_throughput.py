@@ -6,8 +6,9 @@
 The server (the project's: uvicorn + uvloop + httptools, one process, the full app with its
 middleware) holds `--apps` applications. `/bench/static` is mounted on the same app and returns
 the very bytes `/api/apps` returns, through the middleware stack. `/api/apps` is answered ahead
-of that stack from the per-snapshot cache (`web/snapshots.py`), so it can beat the static route. The load generator is
-`wrk` (Debian package) in its own process, one thread; without wrk, a Python keep-alive client.
+of that stack from the per-snapshot cache (`web/snapshots.py`), so it can beat the static route.
+The load generator is `wrk` (Debian package) in its own process, one thread; without wrk, a
+Python keep-alive client.
 The server is pinned to CPU 0 and wrk to CPU 1, and the cases are interleaved for `--rounds`
 rounds with the median reported: on this 2-core VM one 10 s run of the same route varied by
 up to 2x from the next, so single runs compare nothing.
