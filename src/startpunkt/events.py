@@ -19,6 +19,7 @@ change moves the app out of or into its filter (`Retag`), so its page never keep
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import time
@@ -322,6 +323,7 @@ class Hub:
         # this loop iteration's events, coalesced per item and sent as one batch when it ends
         self._tick: OrderedDict[str, Event] = OrderedDict()
         self._flush_scheduled = False
+        self._synced = False
         self.broadcasts = 0
         store.subscribe(self._on_notice)
 
@@ -409,6 +411,11 @@ class Hub:
 
     def _on_notice(self, notice: Notice) -> None:
         if isinstance(notice, Resync):
+            if not self._synced:
+                # the first sync's objects live long: spare the collector's full passes them
+                # (each would stall every open stream for tens of milliseconds)
+                self._synced = True
+                gc.freeze()
             self._tick.clear()  # superseded: everyone resyncs
             self._ring.clear()
             self._floor = notice.revision

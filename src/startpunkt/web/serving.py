@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 import resource
@@ -298,6 +299,13 @@ class Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
         super().__init__(config)
         self.hub = hub
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # What is loaded by now (modules, configuration, a manifests directory) lives as long as
+        # the process: keep it out of the collector's full passes, each of which would otherwise
+        # rescan it and stall every open stream for tens of milliseconds (benchmarks/RESULTS.md).
+        gc.freeze()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         # Not uvicorn's own handler: it re-raises the signal after shutting down, which would
