@@ -224,7 +224,8 @@ class Subscription:
         self._hub = hub
         self._tags = tags
         self._limit = limit
-        self._pending: OrderedDict[str, Event] = OrderedDict()
+        # the backlog, made when first needed: most streams never have one
+        self._pending: OrderedDict[str, Event] | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._busy = False  # the writer holds a batch: later events must queue behind it
         self.sink: Sink | None = None
@@ -254,11 +255,14 @@ class Subscription:
         if idle and sink is not None and sink(batch.chunk):
             self.written += 1
             return
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = OrderedDict()
         for event in events:
-            _coalesce(self._pending, event)
-        if len(self._pending) > self._limit:
+            _coalesce(pending, event)
+        if len(pending) > self._limit:
             # too far behind to be worth catching up item by item: drop the backlog
-            self._pending.clear()
+            self._pending = None
             self.overflowed = True
         self._wake()
 
@@ -293,8 +297,8 @@ class Subscription:
             finally:
                 timer.cancel()
                 self._waiter = None
-        batch = list(self._pending.values())
-        self._pending.clear()
+        batch = list(self._pending.values()) if self._pending else []
+        self._pending = None
         self._busy = bool(batch)
         return batch
 
