@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import signal
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from startpunkt.web import stream
+from tests.waiting import eventually
 from tests.web.conftest import MakeSite, Site, settings_of
 
 PATH = "/api/ws/updates"
@@ -130,3 +135,34 @@ async def test_a_client_that_leaves_frees_its_place(site: Site) -> None:
         await site.stream_ready(1)
 
     await site.stream_ready(0)
+
+
+async def test_a_websocket_client_that_stops_reading_is_cut_off_and_reset(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream, "SEND_TIMEOUT", 0.5)
+    port = urlsplit(site.url).port
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.sock_connect(sock, ("127.0.0.1", port))
+        key = base64.b64encode(b"0123456789abcdef").decode()
+        await loop.sock_sendall(
+            sock,
+            f"GET {PATH} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode(),
+        )
+        await site.stream_ready(1)
+        for i in range(120):  # megabytes the client never reads
+            site.put(f"app{i}", info="x" * 32_000)
+            await asyncio.sleep(0)
+        await site.stream_ready(0)
+        connections = site.server.server_state.connections
+        await eventually(lambda: not connections, 10, what="the connection to be reset")
+    finally:
+        sock.close()
+
+    metrics = (await site.get("/metrics")).text
+    assert 'startpunkt_stream_cutoffs_total{reason="stalled"} 1.0' in metrics
