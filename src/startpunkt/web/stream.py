@@ -60,6 +60,8 @@ HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-store"),
     (b"x-accel-buffering", b"no"),  # proxies (nginx) must not hold events back
+    # streams open ahead of the middleware stack, so they carry the stack's header themselves
+    (b"x-content-type-options", b"nosniff"),
 ]
 
 
