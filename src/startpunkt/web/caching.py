@@ -75,7 +75,7 @@ def _compressed(body: bytes) -> dict[str, bytes]:
     }
 
 
-def _compress_later(doc: Encoded) -> None:
+def schedule_compression(doc: Encoded) -> None:
     """Starts compressing `doc` in a thread; later requests get the result."""
     doc.compressing = True
     future = asyncio.get_running_loop().run_in_executor(None, _compressed, doc.body)
@@ -87,7 +87,8 @@ def _compress_later(doc: Encoded) -> None:
         base = doc.etag[:-1]
         for encoding, suffix in ENCODINGS:
             body = result.result()[encoding]
-            doc.variants[encoding] = Variant(body, f'{base}{suffix}"', encoding.encode())
+            etag = f'{base}{suffix}"' if doc.etag else ""
+            doc.variants[encoding] = Variant(body, etag, encoding.encode())
 
     future.add_done_callback(done)
 
@@ -204,7 +205,7 @@ def prepare(
             if encoding in codings and (variant := doc.variants.get(encoding)) is not None:
                 break
         if not doc.compressing and doc.hits > 1 and codings:
-            _compress_later(doc)
+            schedule_compression(doc)
     raw = [(b"cache-control", b"no-cache")]
     if compressible:
         raw.append((b"vary", b"Accept-Encoding"))
