@@ -18,8 +18,10 @@ import yaml
 
 from startpunkt.kube.api import Api
 from startpunkt.kube.connection import Connection
+from startpunkt.kube.discovery import Discovery
 from startpunkt.kube.reflector import ReflectorState
 from startpunkt.kube.watching import Watchers
+from startpunkt.model import ResourceKind
 from startpunkt.store import Store
 from tests.kube.conftest import settings_for, store_for
 from tests.kube.counting import discovery_reads
@@ -169,3 +171,32 @@ async def test_an_api_installed_later_is_picked_up_within_a_period_and_dropped_w
     )
     assert running.store.snapshot().applications == ()
     print(f"picked up {picked_up:.2f} s after the CRD was served (re-check period {PERIOD} s)")
+
+
+async def test_concurrent_questions_share_one_read_and_a_404_makes_the_next_one_fresh(
+    kube_cluster: KubeCluster,
+) -> None:
+    ingress = ResourceKind("networking.k8s.io", "v1", "ingresses", "Ingress", "Ingress")
+    missing = ResourceKind("absent.example.com", "v1", "things", "Thing", "Thing")
+    async with (
+        FaultProxy(
+            kube_cluster.server, str(kube_cluster.ca_file), kube_cluster.admin_token
+        ) as proxy,
+        Connection(server=proxy.url).client(httpx.Timeout(10.0)) as client,
+    ):
+        discovery = Discovery(Api(client), ttl=600)
+        answers = await asyncio.gather(*(discovery.resolve((missing, ingress)) for _ in range(20)))
+        assert answers == [ingress] * 20
+        assert sorted(discovery_reads(proxy)) == ["/apis", "/apis/networking.k8s.io/v1"]
+
+        assert await discovery.resolve((missing,)) is None  # from the recent read
+        assert len(discovery_reads(proxy)) == 2
+
+        discovery.forget()  # what a reflector does when its watch gets 404
+        assert await discovery.resolve((missing, ingress)) == ingress
+        assert sorted(discovery_reads(proxy)) == [
+            "/apis",
+            "/apis",
+            "/apis/networking.k8s.io/v1",
+            "/apis/networking.k8s.io/v1",
+        ]
