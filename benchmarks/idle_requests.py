@@ -7,7 +7,9 @@ every source switched on (Startpunkt, Hajimari, OpenShift Route, Ingress, Istio,
 and EndpointSlices for availability) and none of the optional CRDs installed, through a proxy
 that records every request (`tests/kube/faultproxy.py`). Once `/readyz` answers 200 (every
 source synced or absent), it counts the discovery GETs (`/api`, `/apis`, `/apis/<group>` and
-`/apis/<group>/<version>`) and all requests for `--seconds`.
+`/apis/<group>/<version>`) and all requests for `--seconds`. Then it installs Hajimari's
+Application CRD and times how long after the API is served Startpunkt reports that source
+synced in `/api/sources` (it should be within one re-check period), and deletes it again.
 
 - baseline: the same command on the code before the shared re-check (`--baseline-ref`, a git
   commit whose `src/` is exported with `git archive` and put first on PYTHONPATH), where every
@@ -34,12 +36,16 @@ import time
 from pathlib import Path
 
 import httpx
+import yaml
 
 from tests.kube.counting import is_discovery
 from tests.kube.faultproxy import FaultProxy
-from tests.kubecluster import KubeCluster
+from tests.kubecluster import KubeCluster, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
+FOREIGN_CRDS = ROOT / "tests" / "data" / "foreign-crds" / "crds.yaml"
+LATE_CRD = "applications.hajimari.io"
+LATE_SOURCE = "hajimari-application"
 # main before the shared discovery re-check: one discovery reader per reflector
 BASELINE_REF = "dfe36741760be7de991022f79713fab66adb3617"
 DEFAULT_RECHECK = 30.0
@@ -104,10 +110,45 @@ async def wait_ready(url: str, process: asyncio.subprocess.Process, log: Path) -
             await asyncio.sleep(0.2)
 
 
+def install_late_crd(cluster: KubeCluster) -> None:
+    """Hajimari's Application CRD; returns once the API is served."""
+    docs = yaml.safe_load_all(FOREIGN_CRDS.read_text())
+    cluster.api.apply(next(d for d in docs if d["metadata"]["name"] == LATE_CRD))
+
+
+def delete_late_crd(cluster: KubeCluster) -> None:
+    """Deletes it and waits until `/apis` no longer lists its group."""
+    cluster.api.delete(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{LATE_CRD}")
+    group = LATE_CRD.split(".", 1)[1]
+
+    def gone() -> bool:
+        groups = cluster.api.get("/apis")["groups"]
+        return all(g["name"] != group for g in groups)
+
+    wait_for(gone, timeout=60, what=f"{LATE_CRD} to be deleted")
+
+
+async def picked_up(url: str, cluster: KubeCluster, recheck: float) -> float:
+    """Seconds from the late CRD being served to its source being synced."""
+    await asyncio.to_thread(install_late_crd, cluster)
+    served = time.monotonic()
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            while time.monotonic() - served < recheck * 5:
+                sources = (await client.get(url + "/api/sources")).json()["sources"]
+                if any(s["source"] == LATE_SOURCE and s["state"] == "synced" for s in sources):
+                    return time.monotonic() - served
+                await asyncio.sleep(0.05)
+        return float("inf")
+    finally:
+        await asyncio.to_thread(delete_late_crd, cluster)
+
+
 async def measure(
     cluster: KubeCluster, workdir: Path, pythonpath: Path | None, recheck: float, seconds: float
-) -> tuple[int, int, collections.Counter[str]]:
-    """(discovery GETs, all requests, discovery paths) in `seconds` after ready."""
+) -> tuple[int, int, collections.Counter[str], float]:
+    """(discovery GETs, all requests, discovery paths) in `seconds` after ready, and the
+    seconds until an API installed afterwards was watched."""
     async with FaultProxy(cluster.server, str(cluster.ca_file), cluster.admin_token) as proxy:
         config = workdir / "startpunkt.yaml"
         config.write_text(CONFIG.format(recheck=recheck))
@@ -129,8 +170,9 @@ async def measure(
                 stderr=subprocess.STDOUT,
                 env=env,
             )
+        url = f"http://127.0.0.1:{port}"
         try:
-            await wait_ready(f"http://127.0.0.1:{port}", process, log)
+            await wait_ready(url, process, log)
             since = asyncio.get_running_loop().time()
             await asyncio.sleep(seconds)  # the measured idle window
             window = [
@@ -138,6 +180,7 @@ async def measure(
                 for at, path, watch in proxy.faults.requests
                 if since <= at < since + seconds
             ]
+            pickup = await picked_up(url, cluster, recheck)
         finally:
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
@@ -147,14 +190,17 @@ async def measure(
                     process.kill()
                     await process.wait()
     discovery = collections.Counter(p for p, watch in window if not watch and is_discovery(p))
-    return sum(discovery.values()), len(window), discovery
+    return sum(discovery.values()), len(window), discovery, pickup
 
 
-def row(label: str, reads: int, total: int, seconds: float, recheck: float) -> str:
+def row(label: str, reads: int, total: int, pickup: float, seconds: float, recheck: float) -> str:
     per_period = reads * recheck / seconds
     per_minute = reads * 60 / seconds
     at_default = f"{per_period * 60 / DEFAULT_RECHECK:10.1f}" if recheck != DEFAULT_RECHECK else ""
-    return f"{label:<44}{reads:>9}{per_period:>12.1f}{per_minute:>12.1f}{at_default:>12}{total:>10}"
+    return (
+        f"{label:<44}{reads:>9}{per_period:>12.1f}{per_minute:>12.1f}{at_default:>12}{total:>10}"
+        f"{pickup:>12.1f}"
+    )
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -174,20 +220,24 @@ async def run(args: argparse.Namespace) -> None:
         )
         print(
             f"{'':<44}{'discovery':>9}{'per period':>12}{'per minute':>12}"
-            f"{default_column:>12}{'all reqs':>10}"
+            f"{default_column:>12}{'all reqs':>10}{'new API, s':>12}"
         )
         for round_ in range(args.rounds):
             for label, pythonpath in variants:
                 workdir = Path(tmp) / f"run-{round_}-{len(label)}"
                 workdir.mkdir()
-                reads, total, paths = await measure(
+                reads, total, paths, pickup = await measure(
                     cluster, workdir, pythonpath, args.recheck, args.seconds
                 )
-                print(row(label, reads, total, args.seconds, args.recheck), flush=True)
+                print(row(label, reads, total, pickup, args.seconds, args.recheck), flush=True)
                 if args.paths:
                     for path, count in paths.most_common():
                         print(f"    {count:>5}  {path}")
         print(f"Homepage, idle: {HOMEPAGE_IDLE}")
+        print(
+            "new API, s: from Hajimari's Application CRD being served to that source being "
+            "reported synced"
+        )
 
 
 def main() -> None:
