@@ -233,6 +233,8 @@ async def run(args: argparse.Namespace) -> None:
                 if args.paths:
                     for path, count in paths.most_common():
                         print(f"    {count:>5}  {path}")
+        apis = cluster.api.request("GET", "/apis").content
+        print(f"one /apis read: {len(apis) / 1024:.1f} KiB of JSON")
         print(f"Homepage, idle: {HOMEPAGE_IDLE}")
         print(
             "new API, s: from Hajimari's Application CRD being served to that source being "

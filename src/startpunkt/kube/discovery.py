@@ -2,7 +2,7 @@
 
 Optional APIs (Startpunkt's own CRDs, Hajimari, OpenShift, Istio, Gateway API) may be installed
 or removed at any time, so an absent one is looked for again every re-check period. Asking per
-reflector and per candidate version cost about 34 requests a minute with every source on and
+reflector and per candidate version cost 25-34 requests a minute with every source on and
 none installed; here one read of `/apis` (the APIGroupList: every group and the versions it
 serves) answers all of them:
 
