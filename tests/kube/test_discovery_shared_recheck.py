@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
+import certifi
 import httpx
 import pytest
 import yaml
 
-from startpunkt.kube.api import Api
+from startpunkt.kube.api import Api, ApiError
 from startpunkt.kube.connection import Connection
 from startpunkt.kube.discovery import Discovery
 from startpunkt.kube.reflector import ReflectorState
@@ -200,3 +201,23 @@ async def test_concurrent_questions_share_one_read_and_a_404_makes_the_next_one_
             "/apis/networking.k8s.io/v1",
             "/apis/networking.k8s.io/v1",
         ]
+
+
+async def test_a_failing_read_is_shared_by_those_waiting_for_it_and_not_kept() -> None:
+    # an API server failing /apis on demand: the proxy's upstream refuses connections, so the
+    # proxy answers 500
+    thing = ResourceKind("absent.example.com", "v1", "things", "Thing", "Thing")
+    async with (
+        FaultProxy("https://127.0.0.1:9", certifi.where(), "unused") as proxy,
+        Connection(server=proxy.url).client(httpx.Timeout(10.0)) as client,
+    ):
+        discovery = Discovery(Api(client), ttl=600)
+        answers = await asyncio.gather(
+            *(discovery.resolve((thing,)) for _ in range(20)), return_exceptions=True
+        )
+        assert all(isinstance(a, ApiError) and a.status == 500 for a in answers), answers
+        assert discovery_reads(proxy) == ["/apis"]  # one request failed for all 20
+
+        with pytest.raises(ApiError):  # asked again later: tried again, not a kept failure
+            await discovery.resolve((thing,))
+        assert discovery_reads(proxy) == ["/apis", "/apis"]

@@ -56,7 +56,7 @@ class Discovery:
         self._ttl = ttl
         self._groups: _Groups | None = None
         self._groups_lock = asyncio.Lock()  # one `/apis` read in flight at a time
-        self._failure: tuple[float, BaseException] | None = None  # (started, error) of the last
+        self._failure: tuple[float, BaseException] | None = None  # (when, error) of the last
         self._resources: dict[str, _Resources] = {}
         self._resource_locks: dict[str, asyncio.Lock] = {}
         self._generation = 0
@@ -129,7 +129,7 @@ class Discovery:
             try:
                 body = await self._api.get("/apis")
             except (ApiError, *TRANSIENT) as e:
-                self._failure = (started, e)
+                self._failure = (time.monotonic(), e)
                 raise
             self._failure = None
             self._generation += 1
