@@ -56,6 +56,16 @@ def bare_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KubeClust
     cluster.stop()
 
 
+def foreign_crd(name: str) -> dict[str, Any]:
+    docs = yaml.safe_load_all(FOREIGN_CRDS.read_text())
+    found: dict[str, Any] = next(d for d in docs if d["metadata"]["name"] == name)
+    return found
+
+
+def crd_path(crd: dict[str, Any]) -> str:
+    return f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}"
+
+
 class Running:
     def __init__(self, watchers: Watchers, store: Store, proxy: FaultProxy) -> None:
         self.watchers, self.store, self.proxy = watchers, store, proxy
@@ -133,11 +143,7 @@ async def test_an_api_installed_later_is_picked_up_within_a_period_and_dropped_w
     running: Running, bare_cluster: KubeCluster
 ) -> None:
     assert running.state("hajimari-application") is ReflectorState.ABSENT
-    crd = next(
-        doc
-        for doc in yaml.safe_load_all(FOREIGN_CRDS.read_text())
-        if doc["metadata"]["name"] == "applications.hajimari.io"
-    )
+    crd = foreign_crd("applications.hajimari.io")
     api = bare_cluster.api
     api.apply(crd)  # returns once the API is served
     installed = time.monotonic()
@@ -164,7 +170,7 @@ async def test_an_api_installed_later_is_picked_up_within_a_period_and_dropped_w
     )
 
     # deleting the CRD ends the watch with 404, which makes the next answer a fresh read
-    api.delete(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}")
+    api.delete(crd_path(crd))
     await eventually(
         lambda: running.state("hajimari-application") is ReflectorState.ABSENT,
         timeout=30,
@@ -172,6 +178,37 @@ async def test_an_api_installed_later_is_picked_up_within_a_period_and_dropped_w
     )
     assert running.store.snapshot().applications == ()
     print(f"picked up {picked_up:.2f} s after the CRD was served (re-check period {PERIOD} s)")
+
+
+async def test_a_kind_added_to_a_group_already_served_is_picked_up_too(
+    running: Running, bare_cluster: KubeCluster
+) -> None:
+    # the group and version are already in /apis, so only their resource list can tell
+    applications, bookmarks = (
+        foreign_crd(f"{p}.hajimari.io") for p in ("applications", "bookmarks")
+    )
+    api = bare_cluster.api
+    api.apply(applications)
+    await eventually(
+        lambda: running.state("hajimari-application") is ReflectorState.SYNCED,
+        timeout=PERIOD * 8,
+        what="the first kind of the group to be watched",
+    )
+    assert running.state("hajimari-bookmark") is ReflectorState.ABSENT
+    api.apply(bookmarks)
+    await eventually(
+        lambda: running.state("hajimari-bookmark") is ReflectorState.SYNCED,
+        timeout=PERIOD * 8,
+        what="the second kind of the group to be watched within a few re-check periods",
+    )
+
+    for crd in (applications, bookmarks):
+        api.delete(crd_path(crd))
+    await eventually(
+        lambda: {"hajimari-application", "hajimari-bookmark"} <= set(running.absent()),
+        timeout=30,
+        what="the deleted APIs to be reported absent",
+    )
 
 
 async def test_concurrent_questions_share_one_read_and_a_404_makes_the_next_one_fresh(
