@@ -1,7 +1,8 @@
 """Absent APIs are re-checked by one shared discovery read per period, not one per source.
 
-Runs every source's reflector (the watchers as the runtime starts them) against a private
-kube-apiserver with none of the optional CRDs installed, through a proxy that counts requests.
+Most tests run every source's reflector (the watchers as the runtime starts them) against a
+kube-apiserver of this module's own with none of the optional CRDs installed, through a proxy
+that counts requests; the shared cluster is enough where only built-in APIs are asked about.
 """
 
 from __future__ import annotations

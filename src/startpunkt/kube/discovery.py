@@ -60,10 +60,11 @@ class Discovery:
         self._resources: dict[str, _Resources] = {}
         self._resource_locks: dict[str, asyncio.Lock] = {}
         self._generation = 0
-        self._forgotten = 0  # answers from reads up to this generation are not trusted
+        self._forgotten = 0  # `/apis` reads before this generation are not trusted
 
     def forget(self) -> None:
         """A kind went away under a reflector (404): the next answer reads everything again."""
+        self._generation += 1  # so a list still being read now is not trusted either
         self._forgotten = self._generation
         self._resources.clear()
 
@@ -155,7 +156,7 @@ class Discovery:
 
         def usable() -> _Resources | None:
             cached = self._resources.get(group_version)
-            if cached is None:
+            if cached is None or cached.generation < self._forgotten:
                 return None
             if cached.generation >= self._generation or any(map(wanted, cached.resources or ())):
                 return cached
