@@ -88,3 +88,21 @@ def test_homepage_icons_render_the_same_from_the_server_and_the_script(
     later = card(page, "Later").locator("svg.icon-set")
     expect(later).to_have_attribute("fill", "#ff0000")
     assert assert_same_as_server(page) == len(HOMEPAGE_APPS) + 1
+
+
+def test_an_image_icon_that_does_not_load_shows_the_servers_letter(
+    page: Page, make_live_site: MakeLiveSite
+) -> None:
+    site = make_live_site(apps=[], bookmarks=[])
+    broken = app_object("Broken", "Code", "https://broken.example", icon=site.url + "/no.png")
+    site.call(site.store.replace, APPS, [broken])
+    open_live(page, site)
+    letter = card(page, "Broken").locator("svg.icon-letter.icon-fallback")
+    expect(letter).to_be_visible()
+    expect(card(page, "Broken").locator("img")).to_have_count(0)
+    # the same for a card that arrives live
+    later = app_object("Later", "Code", "https://later.example", icon=site.url + "/none.png")
+    site.call(site.store.apply, APPS, "ADDED", later)
+    expect(card(page, "Later").locator("svg.icon-letter.icon-fallback")).to_be_visible()
+    expect(card(page, "Later").locator("svg.icon-letter text")).to_have_text("L")
+    expect(card(page, "Later").locator("img")).to_have_count(0)
