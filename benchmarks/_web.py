@@ -78,12 +78,15 @@ def build_store(apps: int) -> Store:
     return store
 
 
-def build_context(apps: int, settings: Settings | None = None) -> WebContext:
+def build_context(
+    apps: int, settings: Settings | None = None, store: Store | None = None
+) -> WebContext:
+    """The web layer over `store` (or a new one with `apps` apps)."""
     settings = settings or Settings()
-    store = build_store(apps)
+    catalog = (store or build_store(apps)).catalog
     realtime = settings.realtime
-    hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
-    return WebContext(settings=settings, store=store, hub=hub, version="bench")
+    hub = Hub(catalog, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
+    return WebContext(settings=settings, catalog=catalog, hub=hub, version="bench")
 
 
 async def serve(app: Starlette, hub: Hub) -> tuple[uvicorn.Server, asyncio.Task[None], int]:

@@ -31,7 +31,7 @@ from typing import Any
 from startpunkt.checking import Checker
 from startpunkt.config import Availability, Settings
 from startpunkt.model import Application, ObjectRef, Outcome
-from startpunkt.store import KubeObject, Notice, Resync, Store
+from startpunkt.store import KubeObject, Notice, Store
 
 # -- the server (a child process, so its CPU time is not counted) ---------------------------
 
@@ -91,8 +91,8 @@ async def _measure(port: int, targets: int, timeout: float, concurrency: int) ->
     done = asyncio.Event()
 
     def listen(notice: Notice) -> None:
-        if isinstance(notice, Resync):
-            return
+        if not isinstance(notice, list):
+            return  # a resync, or news of the raw objects
         for change in notice:
             if change.action == "status":
                 states[change.availability.state.value] = (

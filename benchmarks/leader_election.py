@@ -156,7 +156,7 @@ async def publishing(cluster: KubeCluster, apps: int, rate: float) -> None:
                 "spec": {"name": f"App {i}", "group": "G", "url": f"https://app-{i}.example/"},
             },
         )
-    targets = sorted(store.probe_targets(), key=lambda t: t.url)
+    targets = sorted(store.catalog.availability.targets(), key=lambda t: t.url)
     conn = Connection(server=cluster.server, ca_file=cluster.ca_file, token=cluster.admin_token)
     client = conn.client(httpx.Timeout(30.0))
     api = Api(client)

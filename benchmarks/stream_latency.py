@@ -73,14 +73,15 @@ async def result_of(proc: asyncio.subprocess.Process) -> dict[str, Any]:
 
 
 async def run_startpunkt(args: argparse.Namespace) -> dict[str, Any]:
-    ctx = build_context(args.apps)
+    store = build_store(args.apps)
+    ctx = build_context(args.apps, store=store)
     server, task, port = await serve(create_app(ctx), ctx.hub)
     try:
         proc = await clients_ready(port, args)
         await until(lambda: ctx.hub.clients >= args.clients, 60)
         for k in range(args.writes):
             obj = app_object(k, info=f"t={time.monotonic_ns()}")
-            ctx.store.apply("startpunkt", "MODIFIED", obj)
+            store.apply("startpunkt", "MODIFIED", obj)
             await asyncio.sleep(args.interval)
         return await result_of(proc)
     finally:

@@ -35,6 +35,7 @@ from benchmarks._web import (
     RawFanout,
     app_object,
     build_context,
+    build_store,
     pin,
     rss_mib,
     serve,
@@ -88,14 +89,15 @@ def measure() -> float:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     if args.variant == "startpunkt":
-        ctx = build_context(args.apps)
+        store = build_store(args.apps)
+        ctx = build_context(args.apps, store=store)
         server, task, port = await serve(create_app(ctx), ctx.hub)
 
         def count() -> int:
             return ctx.hub.clients
 
         def broadcast() -> None:
-            ctx.store.apply("startpunkt", "MODIFIED", app_object(1, info="changed"))
+            store.apply("startpunkt", "MODIFIED", app_object(1, info="changed"))
     else:
         fanout = RawFanout(b"data: {}\n\n")
         raw = await asyncio.start_server(fanout.handle, "127.0.0.1", 0, backlog=8192)

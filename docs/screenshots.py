@@ -22,7 +22,7 @@ from startpunkt.events import Hub  # noqa: E402
 from startpunkt.manifests import ManifestsDirectory  # noqa: E402
 from startpunkt.model import State  # noqa: E402
 from startpunkt.runtime import build_store  # noqa: E402
-from startpunkt.store import probe_target  # noqa: E402
+from startpunkt.store import Store, probe_target  # noqa: E402
 from startpunkt.web.context import WebContext  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from tests.browser.livesite import availability, load, make_context, serve  # noqa: E402
@@ -39,35 +39,36 @@ STATES = {
 }
 
 
-def context() -> WebContext:
+def context() -> tuple[WebContext, Store | None]:
     settings = Settings()
     if not EXAMPLES.is_dir():
-        return make_context(settings, version="0.1.0")
+        return make_context(settings, version="0.1.0"), None
     store = build_store(settings)
-    return WebContext(settings=settings, store=store, hub=Hub(store), version="0.1.0")
+    hub = Hub(store.catalog)
+    return WebContext(settings=settings, catalog=store.catalog, hub=hub, version="0.1.0"), store
 
 
-def fill(ctx: WebContext) -> None:
-    if not EXAMPLES.is_dir():
-        load(ctx.store)
+def fill(ctx: WebContext, store: Store | None) -> None:
+    if store is None:
+        load(ctx)
         return
-    ManifestsDirectory(EXAMPLES, ctx.store, ctx.settings).load()
-    for app in ctx.store.snapshot().applications:
+    ManifestsDirectory(EXAMPLES, store, ctx.settings).load()
+    for app in store.snapshot().applications:
         target = probe_target(app)
         state = STATES.get(app.name, State.UP)
         if target is not None and state is not State.UNKNOWN:
-            ctx.store.set_availability(target, availability(state))
+            store.set_availability(target, availability(state))
 
 
 def main() -> None:
-    ctx = context()
+    ctx, store = context()
     shots = [
         ("screenshot-light.png", "light", {"width": 1440, "height": 1000}, 1, True),
         ("screenshot-dark.png", "dark", {"width": 1440, "height": 1000}, 1, True),
         ("screenshot-phone.png", "light", {"width": 390, "height": 844}, 2, False),
     ]
     with serve(ctx) as live, sync_playwright() as p:
-        live.call(fill, ctx)
+        live.call(fill, ctx, store)
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         for name, scheme, viewport, scale, full in shots:
             page = browser.new_page(

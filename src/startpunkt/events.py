@@ -32,9 +32,9 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from startpunkt.catalog import Catalog, Change, Notice, ObjectsChanged, ReferencesChanged, Resync
 from startpunkt.model import Application, Bookmark
 from startpunkt.shapes import application, bookmark, iso, item_key
-from startpunkt.store import Change, Notice, Resync, Store
 
 log = logging.getLogger(__name__)
 
@@ -373,11 +373,15 @@ class Subscription:
 
 class Hub:
     def __init__(
-        self, store: Store, replay: int = 2048, client_queue: int = 512, max_clients: int = 10000
+        self,
+        catalog: Catalog,
+        replay: int = 2048,
+        client_queue: int = 512,
+        max_clients: int = 10000,
     ) -> None:
-        self._store = store
+        self._catalog = catalog
         self._ring: deque[Event] = deque(maxlen=replay)
-        self._floor = store.revision  # events at or below this id cannot be replayed
+        self._floor = catalog.revision  # events at or below this id cannot be replayed
         self._client_queue = client_queue
         self._max_clients = max_clients
         self._subscribers: set[Subscription] = set()
@@ -388,7 +392,7 @@ class Hub:
         self._flush_scheduled = False
         self._synced = False
         self.broadcasts = 0
-        store.subscribe(self._on_notice)
+        catalog.subscribe(self._on_notice)
 
     @property
     def clients(self) -> int:
@@ -396,7 +400,7 @@ class Hub:
 
     @property
     def revision(self) -> int:
-        return self._store.revision
+        return self._catalog.revision
 
     def connect(
         self,
@@ -417,7 +421,7 @@ class Hub:
         if len(self._subscribers) >= self._max_clients:
             raise TooManyClients
         self._subscribers.add(sub)
-        if last_event_id is not None and last_event_id != self._store.revision:
+        if last_event_id is not None and last_event_id != self._catalog.revision:
             missed = self._since(last_event_id)
             if missed is None:
                 sub.offer(self.resync_event())
@@ -437,7 +441,9 @@ class Hub:
             sub.close()
 
     def resync_event(self) -> Event:
-        return Event.build("RESYNC", {"revision": self._store.revision}, id_=self._store.revision)
+        return Event.build(
+            "RESYNC", {"revision": self._catalog.revision}, id_=self._catalog.revision
+        )
 
     def publish(self, event: Event) -> None:
         """An event that is not a store change (CONFIG_CHANGED)."""
@@ -467,16 +473,18 @@ class Hub:
         loop.call_soon(self._flush)
 
     def _current_tags(self) -> dict[str, tuple[str, ...]]:
-        return {app.key: app.tags for app in self._store.snapshot().applications}
+        return {app.key: app.tags for app in self._catalog.snapshot().applications}
 
     def _since(self, revision: int) -> Sequence[Event] | None:
-        if revision > self._store.revision or revision < self._floor:
+        if revision > self._catalog.revision or revision < self._floor:
             return None
         if self._ring and self._ring[0].id is not None and self._ring[0].id > revision + 1:
             return None
         return [e for e in self._ring if e.id is not None and e.id > revision]
 
     def _on_notice(self, notice: Notice) -> None:
+        if isinstance(notice, ObjectsChanged | ReferencesChanged):
+            return  # the raw objects are no stream client's business
         if isinstance(notice, Resync):
             if not self._synced:
                 # the first sync's objects live long: spare the collector's full passes them

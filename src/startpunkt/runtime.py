@@ -9,7 +9,7 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from startpunkt import __version__
 from startpunkt.aio import forever
+from startpunkt.catalog import Catalog
 from startpunkt.checking import Checker
 from startpunkt.config import Settings
 from startpunkt.events import Event, Hub
@@ -32,8 +33,9 @@ from startpunkt.kube.reporting import StatusReporter
 from startpunkt.kube.watching import Watchers
 from startpunkt.manifests import ManifestsDirectory
 from startpunkt.model import Outcome
+from startpunkt.objects import ObjectCache
 from startpunkt.reloading import ConfigFollower
-from startpunkt.sources import ENDPOINTSLICE_SOURCE, SOURCES, map_object
+from startpunkt.sources import SOURCES, map_object
 from startpunkt.sources.base import MappingContext
 from startpunkt.store import KubeObject, Store
 from startpunkt.web import serving
@@ -63,19 +65,19 @@ class _Stopped(Exception):
 
 class SourceMapper:
     """Maps stored objects with every source's mapper; mappings look up the objects they refer
-    to (urlFrom targets, Gateways) in the store itself."""
+    to (urlFrom targets, Gateways) in the object cache."""
 
     def __init__(
         self,
         settings: Settings,
-        store: Store | None = None,
+        objects: ObjectCache | None = None,
         substitutions: Mapping[str, str] | None = None,
     ) -> None:
         self._by_name = {source.name: source for source in SOURCES}
         values = dict(substitutions or {})
         self._context = (
-            MappingContext(settings, store.find, values)
-            if store
+            MappingContext(settings, objects.find, values)
+            if objects is not None
             else MappingContext(settings, substitutions=values)
         )
 
@@ -96,10 +98,12 @@ def build_store(
     settings: Settings, first_revision: int = 0, substitutions: Mapping[str, str] | None = None
 ) -> Store:
     precedence = {s.name: i for i, s in enumerate(SOURCES)}
-    store = Store(SourceMapper(settings, None, substitutions), precedence, first_revision)
-    # now that there is a store to look in
-    store.mapper = SourceMapper(settings, store, substitutions)
-    return store
+    objects = ObjectCache()
+    return Store(
+        SourceMapper(settings, objects, substitutions),
+        objects=objects,
+        catalog=Catalog(precedence=precedence, first_revision=first_revision),
+    )
 
 
 class _Swappable:
@@ -164,14 +168,15 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
     return _Backend([("first listing", lister.refresh())], client, api=api)
 
 
-def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollower | None:
+def _follower(
+    options: Options, ctx: WebContext, app: _Swappable, store: Store
+) -> ConfigFollower | None:
     if options.config_path is None:
         return None
 
     def apply(applied: Settings, changed: list[str]) -> None:
         ctx.settings = applied
-        ctx.store.mapper = SourceMapper(applied, ctx.store, options.substitutions)
-        ctx.store.remap_all()
+        store.remap_all(SourceMapper(applied, store.objects, options.substitutions))
         app.app = create_app(ctx)
         ctx.hub.publish(Event.build("CONFIG_CHANGED", {"changed": changed}))
 
@@ -181,18 +186,19 @@ def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollo
 async def serve(settings: Settings, options: Options, sock: socket.socket) -> None:
     store = build_store(settings, revision_base(), options.substitutions)
     realtime = settings.realtime
-    hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
-    ctx = WebContext(settings=settings, store=store, hub=hub, version=__version__)
+    hub = Hub(
+        store.catalog, realtime.replay_buffer, realtime.client_queue, realtime.max_connections
+    )
+    ctx = WebContext(settings=settings, catalog=store.catalog, hub=hub, version=__version__)
     backend = _backend(options, settings, store, ctx)
     tasks = list(backend.tasks)
     leader_work = list(backend.leader_work)
     if settings.availability.enabled:
         checker = Checker(settings, store, registry=ctx.registry)
-        store.object_listeners.append(_readiness_hook(checker))
         leader_work.append(("availability checker", checker.run))
-    tasks += _leadership(settings, options, backend, ctx, leader_work)
+    tasks += _leadership(settings, options, backend, ctx, leader_work, store)
     app = _Swappable(create_app(ctx))
-    if follower := _follower(options, ctx, app):
+    if follower := _follower(options, ctx, app, store):
         tasks.append(("configuration follower", forever(follower.run())))
 
     config = serving.config(
@@ -229,6 +235,7 @@ def _leadership(
     backend: _Backend,
     ctx: WebContext,
     work: list[tuple[str, Work]],
+    store: Store,
 ) -> list[tuple[str, Coroutine[Any, Any, None]]]:
     """The work only one replica should do: here, or wherever the Lease holder is."""
     api, connection = backend.api, options.connection
@@ -239,22 +246,12 @@ def _leadership(
     if alone or api is None or connection is None:
         ctx.registry.register(LeaderCollector(lambda: True))
         return [(name, forever(factory())) for name, factory in work]
-    replicas = Replicas(api, ctx.store, settings, connection.namespace, work, ctx.ready)
+    replicas = Replicas(api, store, settings, connection.namespace, work, ctx.ready)
     elector = replicas.elector
     ctx.registry.register(LeaderCollector(lambda: elector.leading))
     sources = ctx.sources_status
     ctx.sources_status = lambda: {**sources(), "leaderElection": elector.status_json()}
     return replicas.tasks()
-
-
-def _readiness_hook(checker: Checker) -> Callable[[str], None]:
-    """EndpointSlice changes re-evaluate readiness without waiting for the next probe."""
-
-    def changed(source: str) -> None:
-        if source == ENDPOINTSLICE_SOURCE:
-            checker.readiness_changed()
-
-    return changed
 
 
 def _display(host: str) -> str:

@@ -157,7 +157,7 @@ def make_live_site() -> Iterator[MakeLiveSite]:
         ) -> LiveServer:
             ctx = make_context(settings)
             live = stack.enter_context(serve(ctx))
-            live.call(load, ctx.store, apps, bookmarks, states)
+            live.call(load, ctx, apps, bookmarks, states)
             return live
 
         yield make

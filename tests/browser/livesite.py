@@ -1,11 +1,12 @@
-"""A Startpunkt web app on a real port, fed directly through its Store.
+"""A Startpunkt web app on a real port, its catalog fed directly with outcomes.
 
-Used by the browser tests, the server-side page tests and `docs/screenshots.py`. The store gets
-simple Application/Bookmark dicts (the shape of the custom resources) through a small mapper, so
-these tests exercise the web layer alone; the end-to-end test feeds the real sources instead.
+Used by the browser tests, the server-side page tests and `docs/screenshots.py`. Simple
+Application/Bookmark dicts (the shape of the custom resources) become outcomes through
+`outcome_of`, and `feed(ctx)` puts them in the catalog, so these tests exercise the web layer
+alone; the end-to-end test feeds the real sources instead.
 
-`LiveServer` runs uvicorn on its own event loop in a thread. The store belongs to that loop (it is
-single-threaded by design), so every change from a test goes through `LiveServer.call`.
+`LiveServer` runs uvicorn on its own event loop in a thread. The catalog belongs to that loop (it
+is single-threaded by design), so every change from a test goes through `LiveServer.call`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
+from startpunkt.catalog import Catalog, ProbeTarget, probe_target
 from startpunkt.config import Settings
 from startpunkt.events import Hub
 from startpunkt.model import (
@@ -33,9 +35,9 @@ from startpunkt.model import (
     Outcome,
     State,
 )
-from startpunkt.store import ProbeTarget, Store, probe_target
 from startpunkt.web import serving
 from startpunkt.web.context import WebContext
+from tests.feeding import Feed, feed_of
 
 T = TypeVar("T")
 
@@ -89,7 +91,7 @@ def _tags(raw: object) -> tuple[str, ...]:
     return ()
 
 
-def mapper(source: str, obj: Mapping[str, Any]) -> Outcome | None:
+def outcome_of(source: str, obj: Mapping[str, Any]) -> Outcome:
     """Application/Bookmark dicts -> Outcome; deliberately simple and lenient."""
     meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
@@ -326,37 +328,43 @@ def availability(state: State) -> Availability:
     return Availability(state, code, 42.0 if code else None, time.time())
 
 
+def feed(ctx: WebContext) -> Feed:
+    """What puts test objects into `ctx`'s catalog."""
+    return feed_of(ctx.catalog, outcome_of)
+
+
 def load(
-    store: Store,
+    ctx: WebContext,
     apps: Sequence[Mapping[str, Any]] = EXAMPLE_APPS,
     bookmarks: Sequence[Mapping[str, Any]] = EXAMPLE_BOOKMARKS,
     states: Mapping[str, State] | None = None,
 ) -> None:
-    """Fills a store; every app is up unless `states` (by display name) says otherwise."""
+    """Fills the catalog; every app is up unless `states` (by display name) says otherwise."""
     states = EXAMPLE_STATES if states is None else states
-    store.replace(APPS, apps)
-    store.replace(BOOKMARKS, bookmarks)
-    for app in store.snapshot().applications:
+    into = feed(ctx)
+    into.replace(APPS, apps)
+    into.replace(BOOKMARKS, bookmarks)
+    for app in into.snapshot().applications:
         target = probe_target(app)
         state = states.get(app.name, State.UP)
         if target is not None and state is not State.UNKNOWN:
-            store.set_availability(target, availability(state))
+            into.set_availability(target, availability(state))
 
 
-def target_of(store: Store, name: str) -> ProbeTarget:
-    for app in store.snapshot().applications:
+def target_of(ctx: WebContext, name: str) -> ProbeTarget:
+    for app in ctx.catalog.snapshot().applications:
         if app.name == name and (target := probe_target(app)) is not None:
             return target
     raise LookupError(name)
 
 
 def make_context(settings: Settings | None = None, **overrides: Any) -> WebContext:
-    store = Store(mapper)
+    catalog = Catalog()
     settings = settings or Settings()
     return WebContext(
         settings=settings,
-        store=store,
-        hub=Hub(store, replay=settings.realtime.replay_buffer),
+        catalog=catalog,
+        hub=Hub(catalog, replay=settings.realtime.replay_buffer),
         version=overrides.pop("version", "0.1.0-test"),
         **overrides,
     )
@@ -380,8 +388,8 @@ class LiveServer:
     _thread: threading.Thread
 
     @property
-    def store(self) -> Store:
-        return self.ctx.store
+    def feed(self) -> Feed:
+        return feed(self.ctx)
 
     def call(self, fn: Callable[..., T], *args: Any, timeout: float = 10.0) -> T:
         """Runs `fn(*args)` on the server's event loop (where the store lives)."""

@@ -61,7 +61,7 @@ def test_homepage_icons_render_the_same_from_the_server_and_the_script(
     )
     site = make_live_site(settings, apps=[], bookmarks=[])
     open_live(page, site)
-    site.call(site.store.replace, APPS, HOMEPAGE_APPS)  # every card arrives live
+    site.call(site.feed.replace, APPS, HOMEPAGE_APPS)  # every card arrives live
     expect(page.locator("li.card")).to_have_count(len(HOMEPAGE_APPS))
     assert assert_same_as_server(page) == len(HOMEPAGE_APPS)
     github = card(page, "GitHub").locator("svg.icon-set use")
@@ -80,7 +80,7 @@ def test_homepage_icons_render_the_same_from_the_server_and_the_script(
 
     # the same icons arriving over the live stream
     site.call(
-        site.store.apply,
+        site.feed.apply,
         APPS,
         "ADDED",
         app_object("Later", "Code", "https://later.example", icon="si-github-#ff0000"),
@@ -95,14 +95,14 @@ def test_an_image_icon_that_does_not_load_shows_the_servers_letter(
 ) -> None:
     site = make_live_site(apps=[], bookmarks=[])
     broken = app_object("Broken", "Code", "https://broken.example", icon=site.url + "/no.png")
-    site.call(site.store.replace, APPS, [broken])
+    site.call(site.feed.replace, APPS, [broken])
     open_live(page, site)
     letter = card(page, "Broken").locator("svg.icon-letter.icon-fallback")
     expect(letter).to_be_visible()
     expect(card(page, "Broken").locator("img")).to_have_count(0)
     # the same for a card that arrives live
     later = app_object("Later", "Code", "https://later.example", icon=site.url + "/none.png")
-    site.call(site.store.apply, APPS, "ADDED", later)
+    site.call(site.feed.apply, APPS, "ADDED", later)
     expect(card(page, "Later").locator("svg.icon-letter.icon-fallback")).to_be_visible()
     expect(card(page, "Later").locator("svg.icon-letter text")).to_have_text("L")
     expect(card(page, "Later").locator("img")).to_have_count(0)

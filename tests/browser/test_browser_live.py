@@ -81,7 +81,7 @@ def test_an_added_app_appears_in_its_group_in_sorted_order(
 ) -> None:
     open_live(page, live_site)
     new = app_object("Bazarr", "Media", "https://bazarr.example.com", icon="mdi:subtitles")
-    live_site.call(live_site.store.apply, APPS, "ADDED", new)
+    live_site.call(live_site.feed.apply, APPS, "ADDED", new)
     media = page.locator("details.group", has=page.locator("h3", has_text="Media"))
     expect(media.locator(".card-name")).to_have_text(["Bazarr", "Jellyfin", "Radarr", "Sonarr"])
     expect(media.locator(".group-count")).to_have_text("4")
@@ -93,10 +93,10 @@ def test_an_app_in_a_new_group_creates_the_group_in_alphabetical_place(
 ) -> None:
     open_live(page, live_site)
     new = app_object("Frigate", "Cameras", "https://frigate.example.com")
-    live_site.call(live_site.store.apply, APPS, "ADDED", new)
+    live_site.call(live_site.feed.apply, APPS, "ADDED", new)
     titles = page.locator('.groups[data-kind="app"] h3.group-title')
     expect(titles).to_have_text(["Cameras", "Home", "Media", "Monitoring", "Platform", "Utilities"])
-    live_site.call(live_site.store.apply, APPS, "DELETED", new)
+    live_site.call(live_site.feed.apply, APPS, "DELETED", new)
     expect(titles).to_have_text(["Home", "Media", "Monitoring", "Platform", "Utilities"])
     assert_not_reloaded(page)
 
@@ -106,7 +106,7 @@ def test_an_updated_app_changes_in_place_and_moves_group(page: Page, live_site: 
     changed = app_object(
         "Grafana", "Platform", "https://grafana.example.com", info="Now with more graphs"
     )
-    live_site.call(live_site.store.apply, APPS, "MODIFIED", changed)
+    live_site.call(live_site.feed.apply, APPS, "MODIFIED", changed)
     grafana = card(page, "Grafana")
     expect(grafana.locator(".card-info")).to_have_text("Now with more graphs")
     expect(grafana.locator("xpath=ancestor::details//h3")).to_have_text("Platform")
@@ -119,7 +119,7 @@ def test_an_updated_app_changes_in_place_and_moves_group(page: Page, live_site: 
 def test_a_removed_app_disappears(page: Page, live_site: LiveServer) -> None:
     open_live(page, live_site)
     sonarr = next(o for o in EXAMPLE_APPS if o["spec"]["name"] == "Sonarr")
-    live_site.call(live_site.store.apply, APPS, "DELETED", sonarr)
+    live_site.call(live_site.feed.apply, APPS, "DELETED", sonarr)
     expect(card(page, "Sonarr")).to_have_count(0)
     expect(card(page, "Radarr")).to_have_count(1)
     assert_not_reloaded(page)
@@ -138,8 +138,8 @@ def test_a_status_change_flips_the_badge_and_keeps_the_link(
     page: Page, live_site: LiveServer, state: State, text: str
 ) -> None:
     open_live(page, live_site)
-    target = target_of(live_site.store, "IT Tools")
-    live_site.call(live_site.store.set_availability, target, availability(state))
+    target = target_of(live_site.ctx, "IT Tools")
+    live_site.call(live_site.feed.set_availability, target, availability(state))
     tools = card(page, "IT Tools")
     expect(tools).to_have_attribute("data-status", state.value)
     expect(tools.locator(".badge")).to_have_class(f"badge badge-{state.value}")
@@ -151,12 +151,12 @@ def test_a_status_change_flips_the_badge_and_keeps_the_link(
 def test_bookmarks_are_live_too(page: Page, live_site: LiveServer) -> None:
     open_live(page, live_site)
     mark = bookmark_object("Python docs", "Documentation", "https://docs.python.org/3/")
-    live_site.call(live_site.store.apply, BOOKMARKS, "ADDED", mark)
+    live_site.call(live_site.feed.apply, BOOKMARKS, "ADDED", mark)
     docs = page.locator("details.group", has=page.locator("h3", has_text="Documentation"))
     expect(docs.locator(".card-name")).to_have_text(
         ["Kubernetes docs", "Python docs", "Startpunkt"]
     )
-    live_site.call(live_site.store.apply, BOOKMARKS, "DELETED", mark)
+    live_site.call(live_site.feed.apply, BOOKMARKS, "DELETED", mark)
     expect(docs.locator(".card-name")).to_have_text(["Kubernetes docs", "Startpunkt"])
 
 
@@ -167,15 +167,15 @@ def test_cards_built_by_the_script_are_identical_to_the_servers(
     site = make_live_site(apps=[], bookmarks=[])
     open_live(page, site)
     expect(page.locator(".empty-state")).to_be_visible()
-    site.call(load, site.store)
+    site.call(load, site.ctx)
     expect(page.locator("li.card")).to_have_count(23)
     expect(card(page, "Prometheus").locator(".badge-text")).to_have_text("Down")
     assert assert_same_as_server(page) == 23
     expect(page.locator(".empty-state")).to_be_hidden()
     # and updated: another group, another icon, a status the badge shows with its details
     changed = app_object("Grafana", "Straße", "https://grafana.example.com", icon="si:grafana")
-    site.call(site.store.apply, APPS, "MODIFIED", changed)
-    site.call(site.store.set_availability, target_of(site.store, "Grafana"), availability(State.UP))
+    site.call(site.feed.apply, APPS, "MODIFIED", changed)
+    site.call(site.feed.set_availability, target_of(site.ctx, "Grafana"), availability(State.UP))
     expect(card(page, "Grafana").locator("xpath=ancestor::details//h3")).to_have_text("Straße")
     assert assert_same_as_server(page) == 23
     assert_not_reloaded(page)
@@ -185,7 +185,7 @@ def test_groups_fold_as_the_api_does(page: Page, make_live_site: MakeLiveSite) -
     site = make_live_site(apps=[app_object("One", "Straße", "https://one.example")], bookmarks=[])
     open_live(page, site)
     two = app_object("Two", "STRASSE", "https://two.example")
-    site.call(site.store.apply, APPS, "ADDED", two)
+    site.call(site.feed.apply, APPS, "ADDED", two)
     groups = page.locator('.groups[data-kind="app"] details.group')
     expect(groups.locator(".card-name")).to_have_text(["One", "Two"])
     expect(groups).to_have_count(1)
@@ -202,7 +202,7 @@ def test_events_missed_between_render_and_connect_are_replayed(
         "**/statics/app.js*",
         lambda route: (
             live_site.call(
-                live_site.store.apply,
+                live_site.feed.apply,
                 APPS,
                 "ADDED",
                 app_object("Latecomer", "Utilities", "https://late.example.com"),
@@ -218,7 +218,7 @@ def test_a_resync_refetches_and_rerenders_everything(page: Page, live_site: Live
     open_live(page, live_site)
     replacement = [app_object("Solo", "Only", "https://solo.example.com")]
     # a quiet replace (a first sync after a restart of the source) emits a single RESYNC
-    live_site.call(lambda: live_site.store.replace(APPS, replacement, quiet=True))
+    live_site.call(lambda: live_site.feed.replace(APPS, replacement, quiet=True))
     titles = page.locator('.groups[data-kind="app"] h3.group-title')
     expect(titles).to_have_text(["Only"])
     expect(page.locator('.groups[data-kind="app"] .card-name')).to_have_text(["Solo"])
@@ -246,7 +246,7 @@ def test_a_tag_nobody_used_before_gets_a_chip_like_the_servers(
     before = chips.all_inner_texts()
     assert "#zebra" not in before
     new = app_object("Zoo", "Media", "https://zoo.example.com", tags="Zebra")
-    live_site.call(live_site.store.apply, APPS, "ADDED", new)
+    live_site.call(live_site.feed.apply, APPS, "ADDED", new)
     expect(page.locator("nav.tagbar a.chip", has_text="Zebra")).to_have_attribute("href", "/zebra")
     live = chips.all_inner_texts()
     assert live == sorted(live, key=lambda text: text.lstrip("#").casefold())

@@ -83,9 +83,9 @@ def test_payloads_arriving_live_are_inert(
     page.goto(live_site.url + "/")
     expect(page.locator("#live")).to_have_attribute("data-state", "connected")
     for obj in hostile_apps("l"):
-        live_site.call(live_site.store.apply, APPS, "ADDED", obj)
+        live_site.call(live_site.feed.apply, APPS, "ADDED", obj)
     live_site.call(
-        live_site.store.apply,
+        live_site.feed.apply,
         BOOKMARKS,
         "ADDED",
         bookmark_object(PAYLOADS[2], PAYLOADS[3], "javascript:alert(8)", resource="lb"),

@@ -14,7 +14,8 @@ from startpunkt.checking import Checker
 from startpunkt.config import Availability as AvailabilitySettings
 from startpunkt.config import Backoff, Settings
 from startpunkt.model import Application, ObjectRef, Outcome, ProbeSettings
-from startpunkt.store import Change, KubeObject, Notice, Resync, Store
+from startpunkt.runtime import build_store
+from startpunkt.store import Change, Notice
 
 REASONS = {
     200: "OK",
@@ -251,11 +252,8 @@ class HttpServer:
         return Request(method, target.split("?", 1)[0], headers, at)
 
 
-def mapper(source: str, obj: KubeObject) -> Outcome | None:
-    """Test objects -> Applications; EndpointSlices are only looked up, never shown."""
-    if source != "test":
-        return None
-    meta, spec = obj["metadata"], obj["spec"]
+def application(namespace: str, name: str, spec: dict[str, Any]) -> Application:
+    """A test app, as a source would have mapped it."""
     accepted = spec.get("accepted")
     probe = ProbeSettings(
         enabled=spec.get("probe", True),
@@ -263,42 +261,40 @@ def mapper(source: str, obj: KubeObject) -> Outcome | None:
         accepted=frozenset(accepted) if accepted is not None else None,
         timeout=spec.get("timeout"),
     )
-    app = Application(
-        key=f"test/{meta['namespace']}/{meta['name']}",
-        name=spec.get("title", meta["name"]),
+    return Application(
+        key=f"test/{namespace}/{name}",
+        name=spec.get("title", name),
         group=spec.get("group", "Apps"),
         url=spec["url"],
         source="test",
-        namespace=meta["namespace"],
-        resource_name=meta["name"],
+        namespace=namespace,
+        resource_name=name,
         probe=probe,
         backend_services=tuple(spec.get("services", ())),
     )
-    return Outcome.shown(ObjectRef("App", meta["namespace"], meta["name"]), app)
 
 
 class Apps:
-    """Adds and removes test apps in a real Store, and records what the store publishes."""
+    """Shows and removes test apps in a real store's catalog (EndpointSlices go in as raw
+    objects, which the real sources leave unmapped), and records what the catalog announces."""
 
     def __init__(self) -> None:
-        self.store = Store(mapper)
+        self.store = build_store(Settings())
         self.changes: list[Change] = []
         self.store.subscribe(self._listen)
 
     def _listen(self, notice: Notice) -> None:
-        if not isinstance(notice, Resync):
+        if isinstance(notice, list):
             self.changes.extend(notice)
 
     def add(self, name: str, url: str, namespace: str = "default", **spec: Any) -> Application:
-        obj = {"metadata": {"namespace": namespace, "name": name}, "spec": {"url": url, **spec}}
-        self.store.apply("test", "ADDED", obj)
-        app = self.get(name, namespace)
-        assert app is not None
+        app = application(namespace, name, {"url": url, **spec})
+        outcome = Outcome.shown(ObjectRef("App", namespace, name), app)
+        self.store.catalog.update([(("test", namespace, name), outcome)])
         return app
 
     def remove(self, name: str, namespace: str = "default") -> None:
-        obj = {"metadata": {"namespace": namespace, "name": name}, "spec": {}}
-        self.store.apply("test", "DELETED", obj)
+        self.store.catalog.update([(("test", namespace, name), None)])
 
     def get(self, name: str, namespace: str = "default") -> Application | None:
         key = f"test/{namespace}/{name}"

@@ -61,7 +61,7 @@ async def test_an_app_deleted_mid_probe_gets_no_result_and_no_more_probes(
     assert server.count("/gate") == 1
     assert apps.store.availability_of(gated).state is State.UNKNOWN
     assert apps.statuses("gated") == []
-    assert probe_target(gated) not in apps.store.probe_targets()
+    assert probe_target(gated) not in apps.store.catalog.availability.targets()
 
 
 async def test_a_removed_app_forgets_its_result_and_starts_unknown_when_added_again(

@@ -84,14 +84,14 @@ async def test_deeply_nested_objects_are_listed_and_watched_cut_to_the_depth_lim
     )
     run_reflector(api, store, settings, reflector=reflector)
     await eventually(lambda: reflector.status.state is ReflectorState.SYNCED, what="the list")
-    listed = store.get_object("nests", kube_namespace, "listed")
+    listed = store.objects.get_object("nests", kube_namespace, "listed")
     assert listed is not None
     # the list, its items, the item and spec come first; what lay below the limit became null
     assert depth_of(listed["spec"]["deep"]) == MAX_DEPTH - 4
 
     create_nest(crd_cluster, kube_namespace, "watched", 3000)
     await eventually(
-        lambda: store.get_object("nests", kube_namespace, "watched") is not None,
+        lambda: store.objects.get_object("nests", kube_namespace, "watched") is not None,
         what="the watched object",
     )
     assert reflector.status.state is ReflectorState.SYNCED

@@ -147,9 +147,9 @@ async def test_a_follower_shows_what_the_leader_publishes(
         leader.set_availability(b, Availability(State.DOWN, 503, 10.0, 1.0))
         await eventually(lambda: len(deliver().get("data") or {}) == 2, what="two states")
         await eventually(
-            lambda: follower_store.target_availability(b).state is State.DOWN, what="applied"
+            lambda: follower_store.catalog.availability.get(b).state is State.DOWN, what="applied"
         )
-        assert follower_store.target_availability(a) == Availability(State.UP, 200, 10.0, 1.0)
+        assert follower_store.catalog.availability.get(a) == Availability(State.UP, 200, 10.0, 1.0)
         changed = [(c.item.url, c.availability.state) for c in recorder.changes]
         assert sorted(changed) == [(urls[0], State.UP), (urls[1], State.DOWN)]
 
@@ -159,17 +159,17 @@ async def test_a_follower_shows_what_the_leader_publishes(
         leader.set_availability(b, Availability(State.UP, 200, 9.0, 12.0))
         await eventually(lambda: (deliver()["data"][target_key(b)]).startswith("u "))
         assert publisher.writes == writes + 1
-        await eventually(lambda: follower_store.target_availability(b).state is State.UP)
+        await eventually(lambda: follower_store.catalog.availability.get(b).state is State.UP)
 
         # an app the follower learns of later gets its published state at once
         c = ProbeTarget("https://c.example")
         leader.apply("startpunkt-application", "ADDED", app("app-2", c.url))
         leader.set_availability(c, Availability(State.SCALED_TO_ZERO, None, None, 13.0))
         await eventually(lambda: target_key(c) in (deliver().get("data") or {}))
-        assert follower_store.target_availability(c).state is State.UNKNOWN
+        assert follower_store.catalog.availability.get(c).state is State.UNKNOWN
         follower_store.apply("startpunkt-application", "ADDED", app("app-2", c.url))
         await eventually(
-            lambda: follower_store.target_availability(c).state is State.SCALED_TO_ZERO
+            lambda: follower_store.catalog.availability.get(c).state is State.SCALED_TO_ZERO
         )
     finally:
         task.cancel()

@@ -1,9 +1,10 @@
-"""The real app on a real loopback port, inside the test's event loop, fed through its Store.
+"""The real app on a real loopback port, inside the test's event loop, fed through its catalog.
 
-`make_site(...)` builds Store -> Hub -> WebContext -> create_app and runs the project's server
-(`startpunkt.web.serving`: uvicorn with its limits) as a task, so a test writes to the store
-synchronously and reads what a browser would read over HTTP. The store gets simple dict objects
-(the shape of the custom resources) through `mapper`, so these tests exercise the web layer alone.
+`make_site(...)` builds Catalog -> Hub -> WebContext -> create_app and runs the project's server
+(`startpunkt.web.serving`: uvicorn with its limits) as a task, so a test writes to the catalog
+synchronously and reads what a browser would read over HTTP. Simple dict objects (the shape of
+the custom resources) become outcomes through `outcome_of`, and `Site.feed` puts them in the
+catalog, so these tests exercise the web layer alone.
 
 `Site.stream()` opens `/api/updates/stream` with httpx and parses the SSE wire format itself; a
 background task moves events into a queue, so waiting for one with a deadline never breaks the
@@ -22,13 +23,14 @@ from typing import Any
 import httpx
 import pytest
 
+from startpunkt.catalog import Catalog, Change
 from startpunkt.config import Settings
 from startpunkt.events import Hub
 from startpunkt.model import Application, Bookmark, ObjectRef, Outcome
-from startpunkt.store import Change, Store
 from startpunkt.web import serving
 from startpunkt.web.app import create_app
 from startpunkt.web.context import WebContext
+from tests.feeding import Feed, feed_of
 from tests.waiting import eventually
 
 APPS = "startpunkt"
@@ -54,7 +56,7 @@ def bookmark_object(name: str, group: str = "Links", **spec: Any) -> dict:
     }
 
 
-def mapper(source: str, obj: Mapping[str, Any]) -> Outcome | None:
+def outcome_of(source: str, obj: Mapping[str, Any]) -> Outcome:
     meta, spec = obj["metadata"], obj.get("spec", {})
     ref = ObjectRef(obj["kind"], meta["namespace"], meta["name"])
     if "reject" in spec:
@@ -201,8 +203,8 @@ class Site:
     sources: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def store(self) -> Store:
-        return self.ctx.store
+    def feed(self) -> Feed:
+        return feed_of(self.ctx.catalog, outcome_of)
 
     @property
     def hub(self) -> Hub:
@@ -210,16 +212,16 @@ class Site:
 
     def put(self, name: str, group: str = "Tools", **spec: Any) -> list[Change]:
         obj = app_object(name, group, **spec)
-        exists = self.store.get_object(APPS, "default", name.lower()) is not None
-        return self.store.apply(APPS, "MODIFIED" if exists else "ADDED", obj)
+        exists = self.feed.exists(APPS, "default", name.lower())
+        return self.feed.apply(APPS, "MODIFIED" if exists else "ADDED", obj)
 
     def remove(self, name: str) -> list[Change]:
-        return self.store.apply(APPS, "DELETED", app_object(name))
+        return self.feed.apply(APPS, "DELETED", app_object(name))
 
     def put_bookmark(self, name: str, group: str = "Links", **spec: Any) -> list[Change]:
         obj = bookmark_object(name, group, **spec)
-        exists = self.store.get_object(BOOKMARKS, "default", name.lower()) is not None
-        return self.store.apply(BOOKMARKS, "MODIFIED" if exists else "ADDED", obj)
+        exists = self.feed.exists(BOOKMARKS, "default", name.lower())
+        return self.feed.apply(BOOKMARKS, "MODIFIED" if exists else "ADDED", obj)
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.client.get(path, **kwargs)
@@ -256,10 +258,10 @@ async def make_site() -> AsyncIterator[MakeSite]:
 
     async def make(settings: Settings | None = None, graceful: int = 5, **context: Any) -> Site:
         settings = settings or Settings()
-        store = Store(mapper)
+        catalog = Catalog()
         realtime = settings.realtime
         hub = Hub(
-            store,
+            catalog,
             replay=realtime.replay_buffer,
             client_queue=realtime.client_queue,
             max_clients=realtime.max_connections,
@@ -267,7 +269,7 @@ async def make_site() -> AsyncIterator[MakeSite]:
         sources: dict[str, Any] = {}
         ctx = WebContext(
             settings=settings,
-            store=store,
+            catalog=catalog,
             hub=hub,
             sources_status=lambda: sources,
             version="1.2.3",

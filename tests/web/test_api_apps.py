@@ -23,7 +23,7 @@ async def test_apps_are_grouped_and_sorted_by_group_location_and_name(site: Site
 
     assert [g["name"] for g in body["groups"]] == ["Admin", "Media"]
     assert [a["name"] for a in body["groups"][1]["applications"]] == ["b-app", "a-app", "C-app"]
-    assert body["revision"] == site.store.revision
+    assert body["revision"] == site.ctx.catalog.revision
 
 
 async def test_an_application_has_the_original_shape(site: Site) -> None:

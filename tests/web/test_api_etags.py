@@ -11,7 +11,7 @@ async def test_if_none_match_with_the_current_etag_is_a_304(site: Site) -> None:
     site.put("Grafana")
     first = await site.get("/api/apps")
     etag = first.headers["etag"]
-    assert etag.startswith(f'"r{site.store.revision}-')
+    assert etag.startswith(f'"r{site.ctx.catalog.revision}-')
 
     again = await site.get("/api/apps", headers={"If-None-Match": etag})
     weak = await site.get("/api/apps", headers={"If-None-Match": f'"x", W/{etag}'})
@@ -38,14 +38,14 @@ async def test_probe_details_without_a_new_revision_still_change_the_etag(site: 
     [change] = site.put("Grafana")
     target = probe_target(change.item)  # type: ignore[arg-type]
     assert target is not None
-    site.store.set_availability(target, Availability(State.UP, 200, 12.0, 1.0))
+    site.feed.set_availability(target, Availability(State.UP, 200, 12.0, 1.0))
     before = await site.get("/api/apps")
-    revision = site.store.revision
+    revision = site.ctx.catalog.revision
 
-    site.store.set_availability(target, Availability(State.UP, 200, 99.0, 2.0))
+    site.feed.set_availability(target, Availability(State.UP, 200, 99.0, 2.0))
     after = await site.get("/api/apps", headers={"If-None-Match": before.headers["etag"]})
 
-    assert site.store.revision == revision  # same state: no change record...
+    assert site.ctx.catalog.revision == revision  # same state: no change record...
     assert after.status_code == 200  # ...but what the page shows did change
     assert after.json()["groups"][0]["applications"][0]["latencyMs"] == 99.0
 

@@ -65,7 +65,7 @@ def fill(site: Site) -> None:
 def set_state(site: Site, app: Any, state: State) -> None:
     target = probe_target(app)
     assert target is not None
-    site.store.set_availability(target, Availability(state, 200, 12.5, 1_700_000_000.0))
+    site.feed.set_availability(target, Availability(state, 200, 12.5, 1_700_000_000.0))
 
 
 CASES = [
@@ -112,7 +112,7 @@ async def test_stream_events_match_the_document(site: Site, contract: Contract) 
         seen = [await events.next()]
         fill(site)
         seen += await events.changes_until(lambda e: e.event == "BOOKMARK_ADDED")
-        set_state(site, site.store.snapshot().applications[0], State.DOWN)
+        set_state(site, site.ctx.catalog.snapshot().applications[0], State.DOWN)
         seen += await events.changes_until(lambda e: e.event == "STATUS_CHANGED")
         # one step at a time: a backlog is coalesced per item (ADDED + UPDATED = ADDED)
         site.put("Plain", "Tools", location=4)

@@ -28,7 +28,7 @@ async def test_every_method_on_the_editor_endpoints_is_refused(
         body = response.json()
         assert body["status"] == 405
         assert body["error"].startswith("the API is read-only")
-    assert site.store.snapshot().applications[0].name == "Grafana"
+    assert site.ctx.catalog.snapshot().applications[0].name == "Grafana"
 
 
 async def test_the_originals_health_paths_answer_like_livez_and_readyz(

@@ -34,7 +34,7 @@ async def test_the_answer_carries_the_apis_headers_and_is_counted(site: Site) ->
         assert response.headers["content-type"] == "application/json"
         assert response.headers["cache-control"] == "no-cache"
         assert response.headers["x-content-type-options"] == "nosniff"
-        assert response.headers["etag"].startswith(f'"r{site.store.revision}-')
+        assert response.headers["etag"].startswith(f'"r{site.ctx.catalog.revision}-')
     assert again.status_code == 304
     assert head.status_code == 200
     assert head.content == b""

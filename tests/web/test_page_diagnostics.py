@@ -18,7 +18,7 @@ def row_for(doc: Node, name: str) -> Node:
 async def page(path: str = "/diagnostics") -> Node:
     ctx = make_context()
     load(
-        ctx.store,
+        ctx,
         [
             app_object("Shown", "g", "https://shown.example"),
             app_object("Off", "g", "https://off.example", enabled=False),
@@ -82,7 +82,7 @@ async def test_the_start_page_links_here() -> None:
 async def test_object_names_from_a_manifest_file_cannot_reorder_the_row() -> None:
     ctx = make_context()
     spoof = "bank-\u202eelgoog\u202c"
-    load(ctx.store, [app_object("Bank", "g", "https://bank.example", resource=spoof)], (), {})
+    load(ctx, [app_object("Bank", "g", "https://bank.example", resource=spoof)], (), {})
     async with in_process(ctx) as client:
         html = (await client.get("/diagnostics")).text
     assert "\u202e" not in html

@@ -16,7 +16,7 @@ async def page_for(
     apps: list[dict[str, object]], bookmarks: tuple[dict[str, object], ...] = ()
 ) -> str:
     ctx = make_context()
-    load(ctx.store, apps, bookmarks, {})
+    load(ctx, apps, bookmarks, {})
     async with in_process(ctx) as client:
         response = await client.get("/")
     assert response.status_code == 200

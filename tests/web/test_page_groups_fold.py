@@ -12,7 +12,7 @@ async def test_strasse_and_its_capitals_are_one_group_on_the_page_and_in_the_api
         app_object("One", "Straße", "https://one.example"),
         app_object("Two", "STRASSE", "https://two.example"),
     ]
-    load(ctx.store, apps, (), {})
+    load(ctx, apps, (), {})
     async with in_process(ctx) as client:
         api = (await client.get("/api/apps")).json()
         doc = parse((await client.get("/")).text)

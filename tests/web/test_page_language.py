@@ -17,7 +17,7 @@ from tests.browser.livesite import in_process, load, make_context
 
 async def get(path: str, settings: Settings | None = None, **headers: str) -> Any:
     ctx = make_context(settings)
-    load(ctx.store)
+    load(ctx)
     async with in_process(ctx) as client:
         return await client.get(path, headers=headers)
 
@@ -55,7 +55,7 @@ async def test_the_configured_default_applies_when_the_browser_names_nothing_we_
 
 async def test_the_switcher_sets_a_cookie_that_later_requests_honour() -> None:
     ctx = make_context()
-    load(ctx.store)
+    load(ctx)
     async with in_process(ctx) as client:
         first = await client.get("/?lang=sv-SE", headers={"Accept-Language": "en-US"})
         assert heading(first.text) == "Program"

@@ -23,7 +23,7 @@ from tests.browser.livesite import (
 @pytest.fixture
 def ctx() -> WebContext:
     ctx = make_context()
-    load(ctx.store)
+    load(ctx)
     return ctx
 
 
@@ -103,7 +103,7 @@ async def test_icons_are_local_and_unknown_ones_become_a_letter(ctx: WebContext)
         app_object("Iconify", "G", "https://f.example", icon="logos:kubernetes"),
     ]
     fresh = make_context()
-    load(fresh.store, apps, (), {})
+    load(fresh, apps, (), {})
     async with in_process(fresh) as client:
         doc = parse((await client.get("/")).text)
     use = card_named(doc, "Chef").find("svg", cls="icon-set")
@@ -158,7 +158,7 @@ async def test_head_requests_are_answered(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize("state", list(State))
 async def test_status_text_is_translated_for_every_state(state: State) -> None:
     ctx = make_context()
-    load(ctx.store, [app_object("One", "G", "https://one.example")], (), {"One": state})
+    load(ctx, [app_object("One", "G", "https://one.example")], (), {"One": state})
     async with in_process(ctx) as client:
         doc = parse((await client.get("/", headers={"Accept-Language": "sv-SE"})).text)
     text = card_named(doc, "One").find("span", cls="badge-text").text()

@@ -11,7 +11,7 @@ from tests.browser.livesite import in_process, load, make_context
 
 async def fetch(path: str) -> tuple[dict[str, str], str]:
     ctx = make_context()
-    load(ctx.store)
+    load(ctx)
     async with in_process(ctx) as client:
         response = await client.get(path)
     return dict(response.headers), response.text

@@ -19,7 +19,7 @@ APPS = [
 
 async def names(path: str, show_all_on_root: bool = True) -> set[str]:
     ctx = make_context(Settings(web=Web(show_all_on_root=show_all_on_root)))
-    load(ctx.store, APPS, (), {})
+    load(ctx, APPS, (), {})
     async with in_process(ctx) as client:
         response = await client.get(path)
     assert response.status_code == 200, response.text
@@ -51,7 +51,7 @@ async def test_without_show_all_on_root_the_root_shows_only_untagged_apps() -> N
 
 async def test_the_chip_bar_lists_every_tag_as_a_link_that_toggles_it() -> None:
     ctx = make_context()
-    load(ctx.store, APPS, (), {})
+    load(ctx, APPS, (), {})
     async with in_process(ctx) as client:
         doc = parse((await client.get("/admin")).text)
     bar = doc.find("nav", cls="tagbar")
@@ -84,7 +84,7 @@ async def test_tag_paths_never_capture_the_other_routes(
     path: str, content_type: str | None
 ) -> None:
     ctx = make_context()
-    load(ctx.store, APPS, (), {})
+    load(ctx, APPS, (), {})
     async with in_process(ctx) as client:
         response = await client.get(path)
     assert 'aria-label="Filter by tag"' not in response.text

@@ -43,7 +43,7 @@ async def test_a_stalled_client_is_cut_off_while_another_gets_every_event(
         expected: list[str] = []
         for i in range(120):
             site.put(f"app{i}", info=big)
-            expected.append(str(site.store.revision))
+            expected.append(str(site.ctx.catalog.revision))
             await asyncio.sleep(0)
         seen = await healthy.changes_until(lambda e: e.id == expected[-1], timeout=20)
         await site.stream_ready(1)  # the stalled one is gone
@@ -51,7 +51,7 @@ async def test_a_stalled_client_is_cut_off_while_another_gets_every_event(
         after = await healthy.next_change()
 
     assert [e.id for e in seen] == expected
-    assert (after.event, after.id) == ("APPLICATION_ADDED", str(site.store.revision))
+    assert (after.event, after.id) == ("APPLICATION_ADDED", str(site.ctx.catalog.revision))
     metrics = (await site.get("/metrics")).text
     assert 'startpunkt_stream_cutoffs_total{reason="stalled"} 1.0' in metrics
 
@@ -65,7 +65,7 @@ async def test_a_client_whose_backlog_overflows_gets_resync_and_is_disconnected(
         await events.next()
         await other.next()
         # one synchronous listing: 20 distinct items pending before any stream can write
-        site.store.replace(
+        site.feed.replace(
             "startpunkt",
             [
                 {"kind": "Application", "metadata": {"namespace": "default", "name": f"a{i}"},

@@ -16,7 +16,7 @@ async def test_a_burst_of_1000_updates_to_one_app_delivers_the_final_state(site:
             site.put("Grafana", info=f"update {i}")
             if i % 50 == 0:
                 await asyncio.sleep(0)  # let the stream write some of it meanwhile
-        final = str(site.store.revision)
+        final = str(site.ctx.catalog.revision)
         seen = await events.changes_until(lambda e: e.id == final)
 
     ids = [int(e.id or 0) for e in seen]

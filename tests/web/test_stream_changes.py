@@ -17,7 +17,7 @@ async def test_a_new_stream_first_gets_a_heartbeat_with_the_revision(site: Site)
     assert first.id is None  # so it never moves the browser's Last-Event-ID
     assert first.retry == 2000
     assert first.envelope["type"] == "HEARTBEAT"
-    assert first.payload["revision"] == site.store.revision == 1
+    assert first.payload["revision"] == site.ctx.catalog.revision == 1
     assert isinstance(first.payload["timestamp"], int)
 
 
@@ -29,7 +29,7 @@ async def test_an_added_app_arrives_with_its_revision_and_full_data(site: Site) 
 
     rest = (await site.get("/api/apps/Monitoring/Grafana")).json()
     assert added.event == "APPLICATION_ADDED"
-    assert added.id == str(site.store.revision)
+    assert added.id == str(site.ctx.catalog.revision)
     assert added.envelope["type"] == "APPLICATION_ADDED"
     assert added.envelope["timestamp"].endswith("Z")
     assert added.payload == rest
@@ -44,7 +44,7 @@ async def test_updates_removals_and_status_changes_have_their_own_types(site: Si
         await events.next()
         site.put("Grafana", "Monitoring", info="new")
         updated = await events.next_change()
-        site.store.set_availability(target, Availability(State.DOWN, 503, 4.0, 1.0))
+        site.feed.set_availability(target, Availability(State.DOWN, 503, 4.0, 1.0))
         status = await events.next_change()
         site.remove("Grafana")
         removed = await events.next_change()
@@ -75,7 +75,7 @@ async def test_bookmark_changes_are_streamed(site: Site) -> None:
         added = await events.next_change()
         site.put_bookmark("Docs", info="read me")
         updated = await events.next_change()
-        site.store.apply("bookmarks", "DELETED", {"kind": "Bookmark", "metadata": {
+        site.feed.apply("bookmarks", "DELETED", {"kind": "Bookmark", "metadata": {
             "namespace": "default", "name": "docs"}})  # fmt: skip
         removed = await events.next_change()
 

@@ -74,7 +74,7 @@ async def one_round(site: Site, first: int) -> tuple[dict[str, Any], list[int], 
         expected = []
         for i in range(first, first + EVENTS):  # each adds about 12 KB to every stream
             site.put(f"app{i}", info="x" * 12_000)
-            expected.append(site.store.revision)
+            expected.append(site.ctx.catalog.revision)
             await asyncio.sleep(0)
         seen = await clients.seen(expected[-1])
         await site.stream_ready(READERS)  # the stalled ones were let go...

@@ -80,7 +80,7 @@ async def test_a_client_too_far_behind_gets_resync_and_is_closed(make_site: Make
     async with connect(ws_url(site)) as ws:
         await envelope(ws)
         await site.stream_ready(1)
-        site.store.replace(
+        site.feed.replace(
             "startpunkt",
             [
                 {"kind": "Application", "metadata": {"namespace": "default", "name": f"a{i}"},

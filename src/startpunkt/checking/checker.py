@@ -45,7 +45,16 @@ from startpunkt.checking.readiness import (
 from startpunkt.config import Backoff, Settings
 from startpunkt.model import State
 from startpunkt.sources import ENDPOINTSLICE_SOURCE
-from startpunkt.store import KubeObject, Notice, ProbeTarget, Resync, Store, probe_target
+from startpunkt.store import (
+    KubeObject,
+    Notice,
+    ObjectsChanged,
+    ProbeTarget,
+    ReferencesChanged,
+    Resync,
+    Store,
+    probe_target,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +87,8 @@ class _Last:
 class Checker:
     """Probes every distinct ProbeTarget of the store and writes the verdicts back to it.
 
-    `run()` is one task of the runtime's TaskGroup. `readiness_changed()` is the hook for
-    EndpointSlice changes, which the store does not announce to its listeners.
+    `run()` is one task of the runtime's TaskGroup. While it runs, EndpointSlice changes in the
+    store re-evaluate readiness without waiting for the next probe.
     """
 
     def __init__(
@@ -168,6 +177,12 @@ class Checker:
 
     def _on_notice(self, notice: Notice) -> None:
         """Store listener: runs inside the store's update, so it only marks and wakes."""
+        if isinstance(notice, ObjectsChanged):
+            if notice.source == ENDPOINTSLICE_SOURCE:
+                self.readiness_changed()
+            return
+        if isinstance(notice, ReferencesChanged):
+            return
         if isinstance(notice, Resync) or any(c.action != "status" for c in notice):
             self._targets_stale = True
             self._services_stale = True
@@ -186,7 +201,7 @@ class Checker:
             self._readiness_due = now + self._settings.interval
 
     def _sync_targets(self, now: float) -> None:
-        current = self._store.probe_targets()
+        current = self._store.catalog.availability.targets()
         removed = self._known - current
         for target in removed:
             self._due.pop(target, None)
@@ -197,7 +212,7 @@ class Checker:
         for target in current - self._known:
             self._enqueue(target, now)
         if removed:
-            self._store.forget_availability(current)
+            self._store.catalog.availability.forget(current)
             self._metrics.forget(current)
             log.debug("stopped probing %d removed target(s)", len(removed))
         self._known = current
@@ -296,6 +311,6 @@ class Checker:
         self._slices = {}
         if not self._services:
             return
-        for endpoint_slice in self._store.objects(ENDPOINTSLICE_SOURCE):
+        for endpoint_slice in self._store.objects.objects(ENDPOINTSLICE_SOURCE):
             if (service := service_of(endpoint_slice)) is not None:
                 self._slices.setdefault(service, []).append(endpoint_slice)

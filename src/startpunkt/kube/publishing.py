@@ -24,7 +24,15 @@ from typing import Any
 
 from startpunkt.kube.api import TRANSIENT, Api, ApiError
 from startpunkt.model import Application, Availability, ResourceKind, State
-from startpunkt.store import Notice, ProbeTarget, Resync, Store, probe_target
+from startpunkt.store import (
+    Notice,
+    ObjectsChanged,
+    ProbeTarget,
+    ReferencesChanged,
+    Resync,
+    Store,
+    probe_target,
+)
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +163,8 @@ class Publisher:
 
     def _on_notice(self, notice: Notice) -> None:
         # any change may matter: a status change, or a target that appeared or went away
-        self._dirty.set()
+        if not isinstance(notice, ObjectsChanged | ReferencesChanged):
+            self._dirty.set()
 
     async def _load(self) -> None:
         """Reads what the last leader published, creating the ConfigMap if there is none, and
@@ -177,9 +186,10 @@ class Publisher:
             if (availability := decode(value)) is not None:
                 self._published[key] = availability.state
                 published[key] = availability
-        for target in self._store.probe_targets():
+        for target in self._store.catalog.availability.targets():
             found = published.get(self._keys(target))
-            if found is not None and self._store.target_availability(target).state is State.UNKNOWN:
+            known = self._store.catalog.availability.get(target)
+            if found is not None and known.state is State.UNKNOWN:
                 self._store.set_availability(target, found)
 
     async def _read_or_create(self) -> Mapping[str, Any]:
@@ -212,14 +222,14 @@ class Publisher:
     def changes(self) -> dict[str, str | None]:
         """What to write: states that differ from the published ones, and (once the store is
         complete) the removal of targets no app uses any more."""
-        targets = self._store.probe_targets()
+        targets = self._store.catalog.availability.targets()
         self._keys.keep(targets)
         patch: dict[str, str | None] = {}
         current: set[str] = set()
         for target in targets:
             key = self._keys(target)
             current.add(key)
-            availability = self._store.target_availability(target)
+            availability = self._store.catalog.availability.get(target)
             if self._published.get(key) is availability.state:
                 continue
             if (value := encode(availability)) is not None:
@@ -292,7 +302,6 @@ class Follower:
         self._scheduled = False
         self._everything = False  # look at every target, not just the pending ones
         self._pending: set[ProbeTarget] = set()
-        store.object_listeners.append(self._on_object)
         store.subscribe(self._on_notice)
 
     def restart(self) -> None:
@@ -302,13 +311,19 @@ class Follower:
 
     def _on_object(self, source: str) -> None:
         if source == SOURCE:
-            obj = self._store.get_object(SOURCE, self._namespace, CONFIGMAP_NAME)
+            obj = self._store.objects.get_object(SOURCE, self._namespace, CONFIGMAP_NAME)
             data = obj.get("data") if obj is not None else None
             self._published = data if isinstance(data, Mapping) else {}
             self._schedule(None)
 
     def _on_notice(self, notice: Notice) -> None:
-        """New or changed apps may probe a target with a published state."""
+        """New or changed apps may probe a target with a published state; a new ConfigMap
+        may publish new states."""
+        if isinstance(notice, ObjectsChanged):
+            self._on_object(notice.source)
+            return
+        if isinstance(notice, ReferencesChanged):
+            return
         if isinstance(notice, Resync):
             self._schedule(None)
             return
@@ -335,7 +350,7 @@ class Follower:
         self._scheduled, self._everything, self._pending = False, False, set()
         if not self._active():
             return
-        targets = self._store.probe_targets() if everything else pending
+        targets = self._store.catalog.availability.targets() if everything else pending
         if everything:
             self._keys.keep(targets)
         for target in targets:
@@ -347,4 +362,4 @@ class Follower:
                 self._store.set_availability(target, availability)
         if everything and len(self._applied) > len(targets):
             self._applied = {t: v for t, v in self._applied.items() if t in targets}
-            self._store.forget_availability(targets)
+            self._store.catalog.availability.forget(targets)

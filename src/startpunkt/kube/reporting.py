@@ -20,7 +20,7 @@ from startpunkt.config import Settings
 from startpunkt.kube.api import TRANSIENT, Api, ApiError
 from startpunkt.model import Application, Availability, Item, Outcome, State, Verdict
 from startpunkt.shapes import iso
-from startpunkt.store import KubeObject, Store
+from startpunkt.store import KubeObject, Notice, ObjectsChanged, ReferencesChanged, Store
 
 log = logging.getLogger(__name__)
 
@@ -131,11 +131,12 @@ class StatusReporter:
         self._dirty = asyncio.Event()
         self._written: dict[tuple[str, str, str], tuple[Any, float]] = {}
         self._forbidden = False
-        store.subscribe(lambda _: self._dirty.set())
-        store.object_listeners.append(self._on_object)
+        store.subscribe(self._on_notice)
 
-    def _on_object(self, source: str) -> None:
-        if source in REPORTED:
+    def _on_notice(self, notice: Notice) -> None:
+        if isinstance(notice, ReferencesChanged):
+            return
+        if not isinstance(notice, ObjectsChanged) or notice.source in REPORTED:
             self._dirty.set()
 
     async def run(self) -> None:
@@ -158,7 +159,7 @@ class StatusReporter:
         work = []
         present = set()
         for source, plural in REPORTED.items():
-            for obj in self._store.objects(source):
+            for obj in self._store.objects.objects(source):
                 meta = obj.get("metadata") or {}
                 key = (source, str(meta.get("namespace", "")), str(meta.get("name", "")))
                 present.add(key)

@@ -22,7 +22,7 @@ from startpunkt.sources import (
     GATEWAY_SOURCE,
     SOURCES,
 )
-from startpunkt.store import Store
+from startpunkt.store import Notice, ReferencesChanged, Store
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,11 @@ class Watchers:
         self.reflectors: list[Reflector] = []
         self._references: dict[Reference, tuple[Reflector, asyncio.Task[None]]] = {}
         self._references_changed = asyncio.Event()
-        store.on_references_changed = self._references_changed.set
+        store.subscribe(self._on_notice)
+
+    def _on_notice(self, notice: Notice) -> None:
+        if isinstance(notice, ReferencesChanged):
+            self._references_changed.set()
 
     def _reflector(self, plan: Plan, field_selector: str | None = None) -> Reflector:
         return Reflector(
@@ -120,7 +124,7 @@ class Watchers:
             await self._references_changed.wait()
             self._references_changed.clear()
             wanted = {
-                ref for ref in self._store.references() if ref.kind != "Gateway"
+                ref for ref in self._store.objects.references() if ref.kind != "Gateway"
             }  # Gateways are watched whole
             for ref in [r for r in self._references if r not in wanted]:
                 reflector, task = self._references.pop(ref)

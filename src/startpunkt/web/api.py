@@ -103,7 +103,7 @@ class Api:
 
     async def snapshot(self) -> Snapshot:
         await self.ctx.refresh()
-        return self.ctx.store.snapshot()
+        return self.ctx.catalog.snapshot()
 
     async def apps(self, request: Request) -> Response:
         raw = request.path_params.get("tags", request.query_params.get("tags"))
@@ -133,7 +133,7 @@ class Api:
     async def diagnostics(self, request: Request) -> Response:
         wanted = choices(request.query_params.get("verdict"), "verdict", VERDICTS)
         await self.ctx.refresh()
-        outcomes = self.ctx.store.outcomes()
+        outcomes = self.ctx.catalog.outcomes()
         objects = [diagnostic(o) for o in outcomes if not wanted or o.verdict.value in wanted]
         return conditional(request, encoded({"objects": objects}))
 

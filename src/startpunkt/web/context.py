@@ -12,9 +12,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from startpunkt.catalog import CatalogView
 from startpunkt.config import Settings
 from startpunkt.events import Hub
-from startpunkt.store import Store
 
 
 async def _nothing_to_refresh() -> None:
@@ -32,7 +32,7 @@ def _no_status() -> Mapping[str, Any]:
 @dataclass(slots=True)
 class WebContext:
     settings: Settings
-    store: Store
+    catalog: CatalogView
     hub: Hub
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     # with watching off, brings the store up to date (LIST behind a short cache)

@@ -52,7 +52,7 @@ class FirstPaint:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, render: ASGIApp) -> None:
         started = time.perf_counter()
-        snapshot = self.ctx.store.snapshot()
+        snapshot = self.ctx.catalog.snapshot()
         if snapshot is not self._snapshot:
             self._snapshot = snapshot
             self._pages.clear()
@@ -104,7 +104,7 @@ class FirstPaint:
         return (
             start.get("status") == 200
             and not any(name.lower() == b"set-cookie" for name, _ in headers)
-            and self.ctx.store.snapshot() is snapshot
+            and self.ctx.catalog.snapshot() is snapshot
         )
 
     def _keep(self, key: tuple[bytes, bytes], start: Message, body: bytes) -> None:

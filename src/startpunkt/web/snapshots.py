@@ -50,7 +50,7 @@ class SnapshotRoutes:
 
     def respond(self, scope: Scope) -> Prepared | None:
         """The response, or None to leave the request to the stack."""
-        snapshot = self.ctx.store.snapshot()
+        snapshot = self.ctx.catalog.snapshot()
         if scope["path"] == APPS:
             known, wanted = self._wanted(scope["query_string"])
             if not known:
