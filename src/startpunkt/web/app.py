@@ -43,7 +43,7 @@ class App(Starlette):
 def create_app(ctx: WebContext) -> Starlette:
     from startpunkt.web import api, pages, probes, stream, websocket  # noqa: PLC0415
     from startpunkt.web.headers import NoSniff  # noqa: PLC0415
-    from startpunkt.web.metrics import RequestMetrics, metrics_for  # noqa: PLC0415
+    from startpunkt.web.metrics import RequestMetrics  # noqa: PLC0415
 
     routes: list[BaseRoute] = [
         *probes.routes(ctx),
@@ -52,7 +52,7 @@ def create_app(ctx: WebContext) -> Starlette:
         *api.routes(ctx),
         *pages.routes(ctx),
     ]
-    middleware = [Middleware(NoSniff), Middleware(RequestMetrics, metrics=metrics_for(ctx))]
+    middleware = [Middleware(NoSniff), Middleware(RequestMetrics, metrics=ctx.metrics)]
     app = App(ctx, routes=routes, middleware=middleware)
     app.state.ctx = ctx
     return app

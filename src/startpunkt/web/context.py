@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from startpunkt.catalog import CatalogView
 from startpunkt.config import Settings
 from startpunkt.events import Hub
+from startpunkt.web.metrics import WebMetrics
 
 
 async def _nothing_to_refresh() -> None:
@@ -41,3 +42,8 @@ class WebContext:
     # per-source watch health, as JSON
     sources_status: Callable[[], Mapping[str, Any]] = _no_status
     version: str = ""
+    # the web layer's own metrics, in `registry`; built with the context, so once per process
+    metrics: WebMetrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = WebMetrics(self.registry, self.hub)

@@ -20,7 +20,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from startpunkt.store import Snapshot
 from startpunkt.web.caching import Encoded, accepted, schedule_compression
 from startpunkt.web.context import WebContext
-from startpunkt.web.metrics import metrics_for
 
 SIZE = 16  # languages x settings cookies worth keeping per snapshot
 PATH = "/"
@@ -37,7 +36,7 @@ class _Page:
 class FirstPaint:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
-        self.metrics = metrics_for(ctx)
+        self.metrics = ctx.metrics
         self._snapshot: Snapshot | None = None
         self._pages: OrderedDict[tuple[bytes, bytes], _Page] = OrderedDict()
 

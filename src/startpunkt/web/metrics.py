@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from weakref import WeakKeyDictionary
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -16,7 +15,6 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from startpunkt.events import Hub
-from startpunkt.web.context import WebContext
 
 
 class _HubCollector(Collector):
@@ -37,6 +35,9 @@ class _HubCollector(Collector):
 
 
 class WebMetrics:
+    """Registered once per web context: the app is rebuilt on a configuration reload, and its
+    counters carry on."""
+
     def __init__(self, registry: CollectorRegistry, hub: Hub) -> None:
         self.requests = Counter(
             "startpunkt_http_requests",
@@ -61,17 +62,6 @@ class WebMetrics:
         for reason in ("overflow", "stalled"):
             self.stream_cutoffs.labels(reason)
         registry.register(_HubCollector(hub))
-
-
-_metrics: WeakKeyDictionary[CollectorRegistry, WebMetrics] = WeakKeyDictionary()
-
-
-def metrics_for(ctx: WebContext) -> WebMetrics:
-    """The web metrics registered in `ctx.registry` (once per registry)."""
-    metrics = _metrics.get(ctx.registry)
-    if metrics is None:
-        metrics = _metrics[ctx.registry] = WebMetrics(ctx.registry, ctx.hub)
-    return metrics
 
 
 def _route_label(scope: Scope) -> str:

@@ -23,7 +23,6 @@ from starlette.routing import BaseRoute, Route
 
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error
-from startpunkt.web.metrics import metrics_for
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -105,7 +104,6 @@ def _public_source(source: object) -> object:
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
-    metrics_for(ctx)  # registered before the first scrape
 
     async def livez(request: Request) -> Response:
         return JSONResponse({"status": "ok"}, headers=NO_STORE)

@@ -23,7 +23,6 @@ from startpunkt.store import Snapshot
 from startpunkt.web.api import apps_document, bookmarks_document
 from startpunkt.web.caching import Prepared, SnapshotCache, prepare
 from startpunkt.web.context import WebContext
-from startpunkt.web.metrics import metrics_for
 from startpunkt.web.params import BadParameter, wanted_tags
 
 APPS = "/api/apps"
@@ -36,7 +35,7 @@ class SnapshotRoutes:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
         self.cache = SnapshotCache()
-        self.metrics = metrics_for(ctx)
+        self.metrics = ctx.metrics
         self._queries: dict[bytes, frozenset[str] | None] = {}
         self._counted: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
 

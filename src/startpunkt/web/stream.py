@@ -43,7 +43,7 @@ from startpunkt.web import serving
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error
 from startpunkt.web.fragments import PageViews
-from startpunkt.web.metrics import WebMetrics, metrics_for
+from startpunkt.web.metrics import WebMetrics
 from startpunkt.web.params import BadParameter, wanted_tags
 
 log = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ class _Endpoint:
 
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
-        self.metrics = metrics_for(ctx)
+        self.metrics = ctx.metrics
         self.page_views = PageViews(ctx)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -24,7 +24,7 @@ from starlette.types import Message, Receive, Scope, Send
 from startpunkt.events import Subscription, TooManyClients
 from startpunkt.web import serving, stream
 from startpunkt.web.context import WebContext
-from startpunkt.web.metrics import WebMetrics, metrics_for
+from startpunkt.web.metrics import WebMetrics
 from startpunkt.web.params import BadParameter, wanted_tags
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ async def _deny(send: Send, status: int, message: str) -> None:
 class _Endpoint:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
-        self.metrics = metrics_for(ctx)
+        self.metrics = ctx.metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
