@@ -64,7 +64,7 @@ def hostile_files(root: Path, outside: Path) -> dict[str, str]:
 
 
 def assert_reported(manifests: ManifestsDirectory, root: Path, expected: dict[str, str]) -> None:
-    json.dumps(manifests.status_json(), ensure_ascii=False).encode()  # can be written out
+    json.dumps(manifests.status().as_json(), ensure_ascii=False).encode()  # can be written out
     errors = {Path(path).name: error for path, error in manifests.errors().items()}
     assert errors.keys() == expected.keys()
     for name, words in expected.items():

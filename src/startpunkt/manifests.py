@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from startpunkt import safeyaml
+from startpunkt.backend import ManifestsStatus
 from startpunkt.config import Settings
 from startpunkt.sources import DEPENDENCY_KINDS, SOURCES
 from startpunkt.store import ObjectKey, Store, object_key
@@ -164,14 +165,14 @@ class ManifestsDirectory:
     def errors(self) -> dict[str, str]:
         return {_shown(p): f.error for p, f in sorted(self._files.items()) if f.error}
 
-    def status_json(self) -> Mapping[str, Any]:
-        return {
-            "watching": False,
-            "manifests": _shown(self.root),
-            "ready": self.synced,
-            "files": len(self._files),
-            "errors": self.errors(),
-        }
+    def ready(self) -> bool:
+        return self.synced
+
+    def status(self) -> ManifestsStatus:
+        return ManifestsStatus(_shown(self.root), self.synced, len(self._files), self.errors())
+
+    async def refresh(self) -> None:
+        """Nothing to do: the poller keeps the store current."""
 
     def load(self) -> None:
         """The first full read; the store receives one quiet replace per source."""

@@ -10,7 +10,7 @@ import logging
 import socket
 import time
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from startpunkt import __version__
 from startpunkt.aio import forever
+from startpunkt.backend import Backend, BackendStatus, ClusterStatus
 from startpunkt.catalog import Catalog
 from startpunkt.checking import Checker
 from startpunkt.config import Settings
@@ -26,7 +27,7 @@ from startpunkt.events import Event, Hub
 from startpunkt.kube.api import Api
 from startpunkt.kube.connection import Connection
 from startpunkt.kube.health import WatchCollector
-from startpunkt.kube.leading import Work, identity
+from startpunkt.kube.leading import LeaderElector, Work, identity
 from startpunkt.kube.listing import Lister
 from startpunkt.kube.replicas import LeaderCollector, Replicas, field_manager
 from startpunkt.kube.reporting import StatusReporter
@@ -143,8 +144,7 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
     if options.manifests is not None:
         manifests = ManifestsDirectory(options.manifests, store, settings)
         manifests.load()
-        ctx.ready = lambda: manifests.synced
-        ctx.sources_status = manifests.status_json
+        ctx.backend = manifests
         return _Backend([("manifests poller", forever(manifests.run()))])
 
     assert options.connection is not None
@@ -155,7 +155,7 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
     if settings.watch.enabled:
         watchers = Watchers(api, store, settings)
         ctx.registry.register(WatchCollector(watchers.statuses))
-        ctx.ready, ctx.sources_status = watchers.ready, watchers.status_json
+        ctx.backend = watchers
         work: list[tuple[str, Work]] = []
         if settings.status.enabled:
             reporter = StatusReporter(api, store, settings, field_manager(identity()))
@@ -164,7 +164,7 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
 
     lister = Lister(api, store, settings)
     ctx.registry.register(WatchCollector(lambda: [r.status for r in lister.reflectors]))
-    ctx.ready, ctx.sources_status, ctx.refresh = lister.ready, lister.status_json, lister.refresh
+    ctx.backend = lister
     return _Backend([("first listing", lister.refresh())], client, api=api)
 
 
@@ -246,12 +246,30 @@ def _leadership(
     if alone or api is None or connection is None:
         ctx.registry.register(LeaderCollector(lambda: True))
         return [(name, forever(factory())) for name, factory in work]
-    replicas = Replicas(api, store, settings, connection.namespace, work, ctx.ready)
+    replicas = Replicas(api, store, settings, connection.namespace, work, ctx.backend.ready)
     elector = replicas.elector
     ctx.registry.register(LeaderCollector(lambda: elector.leading))
-    sources = ctx.sources_status
-    ctx.sources_status = lambda: {**sources(), "leaderElection": elector.status_json()}
+    ctx.backend = _Elected(ctx.backend, elector)
     return replicas.tasks()
+
+
+class _Elected:
+    """A backend whose status also says who leads."""
+
+    def __init__(self, backend: Backend, elector: LeaderElector) -> None:
+        self._backend, self._elector = backend, elector
+
+    def ready(self) -> bool:
+        return self._backend.ready()
+
+    def status(self) -> BackendStatus:
+        status = self._backend.status()
+        if isinstance(status, ClusterStatus):
+            return replace(status, leader_election=self._elector.status())
+        return status
+
+    async def refresh(self) -> None:
+        await self._backend.refresh()
 
 
 def _display(host: str) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from startpunkt.backend import BackendStatus, ClusterStatus
 from startpunkt.catalog import Catalog, Change
 from startpunkt.config import Settings
 from startpunkt.events import Hub
@@ -200,7 +201,7 @@ class Site:
     server: serving.Server
     task: asyncio.Task[None]
     client: httpx.AsyncClient
-    sources: dict[str, Any] = field(default_factory=dict)
+    backend: StubBackend
 
     @property
     def feed(self) -> Feed:
@@ -249,6 +250,25 @@ def settings_of(**sections: Any) -> Settings:
     return Settings.model_validate(sections)
 
 
+@dataclass
+class StubBackend:
+    """The backend as a test sets it: ready when `is_ready()` says so, reporting `value`."""
+
+    is_ready: Callable[[], bool] = lambda: True
+    refreshing: Callable[[], Awaitable[None]] | None = None
+    value: BackendStatus = field(default_factory=lambda: ClusterStatus(watching=True, ready=True))
+
+    def ready(self) -> bool:
+        return self.is_ready()
+
+    def status(self) -> BackendStatus:
+        return self.value
+
+    async def refresh(self) -> None:
+        if self.refreshing is not None:
+            await self.refreshing()
+
+
 MakeSite = Callable[..., Awaitable[Site]]
 
 
@@ -256,7 +276,13 @@ MakeSite = Callable[..., Awaitable[Site]]
 async def make_site() -> AsyncIterator[MakeSite]:
     sites: list[Site] = []
 
-    async def make(settings: Settings | None = None, graceful: int = 5, **context: Any) -> Site:
+    async def make(
+        settings: Settings | None = None,
+        graceful: int = 5,
+        ready: Callable[[], bool] | None = None,
+        refresh: Callable[[], Awaitable[None]] | None = None,
+        **context: Any,
+    ) -> Site:
         settings = settings or Settings()
         catalog = Catalog()
         realtime = settings.realtime
@@ -266,12 +292,12 @@ async def make_site() -> AsyncIterator[MakeSite]:
             client_queue=realtime.client_queue,
             max_clients=realtime.max_connections,
         )
-        sources: dict[str, Any] = {}
+        backend = StubBackend(is_ready=ready or (lambda: True), refreshing=refresh)
         ctx = WebContext(
             settings=settings,
             catalog=catalog,
             hub=hub,
-            sources_status=lambda: sources,
+            backend=backend,
             version="1.2.3",
             **context,
         )
@@ -293,7 +319,7 @@ async def make_site() -> AsyncIterator[MakeSite]:
         client = httpx.AsyncClient(
             base_url=url, timeout=httpx.Timeout(10.0, read=None), follow_redirects=False
         )
-        site = Site(url, ctx, server, task, client, sources)
+        site = Site(url, ctx, server, task, client, backend)
         sites.append(site)
         return site
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from startpunkt.backend import ClusterStatus, SourceStatus
 from tests.web.conftest import Site
 
 
@@ -67,13 +68,28 @@ async def test_diagnostics_filter_by_verdict(site: Site) -> None:
 
 
 async def test_sources_reports_the_runtime_status(site: Site) -> None:
-    status = {
-        "watching": True,
-        "ready": True,
-        "sources": [{"source": "ingress", "namespace": None, "state": "synced", "relists": 0}],
-    }
-    site.sources.update(status)
+    ingress = SourceStatus("ingress", "Ingress", None, "synced", synced=True, relists=2)
+    site.backend.value = ClusterStatus(watching=True, ready=True, sources=(ingress,))
 
     response = await site.get("/api/sources")
 
-    assert response.json() == status
+    assert response.json() == {
+        "watching": True,
+        "ready": True,
+        "sources": [
+            {
+                "source": "ingress",
+                "kind": "Ingress",
+                "namespace": None,
+                "state": "synced",
+                "synced": True,
+                "apiVersion": None,
+                "resourceVersion": None,
+                "lastEvent": None,
+                "lastError": None,
+                "reconnects": 0,
+                "relists": 2,
+                "events": {},
+            }
+        ],
+    }

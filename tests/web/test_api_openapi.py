@@ -11,6 +11,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.routing import Route
 
+from startpunkt.backend import ClusterStatus, SourceStatus
 from startpunkt.model import Availability, State
 from startpunkt.store import probe_target
 from tests.web.conftest import MakeSite, Site
@@ -57,9 +58,8 @@ def fill(site: Site) -> None:
     site.put("Hidden", hide="not annotated")
     site.put("Broken", reject="bad spec")
     site.put_bookmark("Docs", "Reading", info="Read me")
-    site.sources.update(
-        {"watching": True, "ready": True, "sources": [{"source": "x", "state": "synced"}]}
-    )
+    synced = SourceStatus("x", "X", None, "synced", synced=True)
+    site.backend.value = ClusterStatus(watching=True, ready=True, sources=(synced,))
 
 
 def set_state(site: Site, app: Any, state: State) -> None:
@@ -99,7 +99,8 @@ async def test_every_response_matches_the_document(site: Site, contract: Contrac
 
 async def test_errors_match_the_error_schema(make_site: MakeSite, contract: Contract) -> None:
     site = await make_site(ready=lambda: False)
-    site.sources.update({"ready": False, "sources": [{"source": "x", "state": "syncing"}]})
+    syncing = SourceStatus("x", "X", None, "syncing", synced=False)
+    site.backend.value = ClusterStatus(watching=True, ready=False, sources=(syncing,))
     for url, status in (("/readyz", 503), ("/api/nope", 404)):
         response = await site.get(url)
         assert response.status_code == status

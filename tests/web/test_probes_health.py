@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from startpunkt.backend import ClusterStatus, SourceStatus
 from tests.web.conftest import MakeSite, Site
 
 
@@ -17,17 +18,15 @@ async def test_livez_answers_even_when_nothing_is_synced(make_site: MakeSite) ->
 async def test_readyz_is_503_naming_the_sources_not_synced(make_site: MakeSite) -> None:
     ready = False
     site = await make_site(ready=lambda: ready)
-    site.sources.update(
-        {
-            "watching": True,
-            "ready": False,
-            "sources": [
-                {"source": "ingress", "namespace": None, "state": "synced"},
-                {"source": "route", "namespace": None, "state": "absent"},
-                {"source": "startpunkt", "namespace": "apps", "state": "syncing"},
-                {"source": "hajimari", "namespace": None, "state": "forbidden"},
-            ],
-        }
+    site.backend.value = ClusterStatus(
+        watching=True,
+        ready=False,
+        sources=(
+            SourceStatus("ingress", "Ingress", None, "synced", synced=True),
+            SourceStatus("route", "Route", None, "absent", synced=True),  # listed, then removed
+            SourceStatus("startpunkt", "Application", "apps", "syncing", synced=False),
+            SourceStatus("hajimari", "Application", None, "forbidden", synced=False),
+        ),
     )
 
     waiting = await site.get("/readyz")
@@ -39,7 +38,7 @@ async def test_readyz_is_503_naming_the_sources_not_synced(make_site: MakeSite) 
         "not ready: waiting for the first sync of hajimari, startpunkt in apps"
     )
     assert waiting.json()["notSynced"] == ["hajimari", "startpunkt in apps"]
-    assert waiting.json()["sources"] == site.sources
+    assert waiting.json()["sources"] == site.backend.value.as_json()
     assert waiting.json()["status"] == 503
     assert done.status_code == 200
     assert done.json()["status"] == "ready"

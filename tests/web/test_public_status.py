@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+from startpunkt.backend import ClusterStatus, SourceStatus
 from tests.serving import Served
 from tests.waiting import wait_until
 from tests.web.conftest import MakeSite
@@ -18,6 +19,10 @@ FORBIDDEN = (
 )
 REFUSED = "ConnectError [Errno 111] Connect call failed ('10.96.0.1', 443)"
 TIMEOUT = "ReadTimeout timed out reading https://10.96.0.1:443/apis/x?watch=1"
+
+
+def source(name: str, state: str, error: str | None) -> SourceStatus:
+    return SourceStatus(name, name, None, state, synced=state == "synced", last_error=error)
 
 
 def test_manifests_are_published_by_relative_name_and_a_short_category(tmp_path: Path) -> None:
@@ -43,18 +48,16 @@ def test_manifests_are_published_by_relative_name_and_a_short_category(tmp_path:
 
 async def test_api_server_errors_are_published_as_a_category(make_site: MakeSite) -> None:
     site = await make_site(ready=lambda: False)
-    site.sources.update(
-        {
-            "watching": True,
-            "ready": False,
-            "sources": [
-                {"source": "startpunkt-application", "state": "forbidden", "lastError": FORBIDDEN},
-                {"source": "ingress", "state": "reconnecting", "lastError": REFUSED},
-                {"source": "route", "state": "reconnecting", "lastError": TIMEOUT},
-                {"source": "istio", "state": "syncing", "lastError": "watch ended immediately"},
-                {"source": "httproute", "state": "synced", "lastError": None},
-            ],
-        }
+    site.backend.value = ClusterStatus(
+        watching=True,
+        ready=False,
+        sources=(
+            source("startpunkt-application", "forbidden", FORBIDDEN),
+            source("ingress", "reconnecting", REFUSED),
+            source("route", "reconnecting", TIMEOUT),
+            source("istio", "syncing", "watch ended immediately"),
+            source("httproute", "synced", None),
+        ),
     )
 
     sources = (await site.get("/api/sources")).json()

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from startpunkt.backend import LeaderStatus
 from startpunkt.config import LeaderElection
 from startpunkt.kube.api import TRANSIENT, Api, ApiError, JSONObject
 
@@ -167,13 +168,8 @@ class LeaderElector:
         """Whether this replica does the leader's work (as the leader, or alone)."""
         return self.role in WORKING
 
-    def status_json(self) -> dict[str, Any]:
-        return {
-            "lease": self.config.where,
-            "identity": self.config.identity,
-            "holder": self.holder,
-            "role": self.role.value,
-        }
+    def status(self) -> LeaderStatus:
+        return LeaderStatus(self.config.where, self.config.identity, self.holder, self.role.value)
 
     async def run(self) -> None:
         """Campaigns, leads and follows until cancelled; hands the Lease back on the way out."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
 
+from startpunkt.backend import ClusterStatus
 from startpunkt.config import Settings
 from startpunkt.kube.api import Api
 from startpunkt.kube.discovery import Discovery
@@ -50,13 +49,13 @@ class Lister:
     def ready(self) -> bool:
         return self._listed_at is not None
 
-    def status_json(self) -> Mapping[str, Any]:
-        return {
-            "watching": False,
-            "ready": self.ready(),
-            "sources": [
-                r.status.as_json()
+    def status(self) -> ClusterStatus:
+        return ClusterStatus(
+            watching=False,
+            ready=self.ready(),
+            sources=tuple(
+                r.status.snapshot()
                 for r in self.reflectors
                 if r.status.synced_once or r.status.state is not ReflectorState.SYNCING
-            ],
-        }
+            ),
+        )

@@ -27,8 +27,8 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from startpunkt.backend import SourceStatus
 from startpunkt.config import Watch as WatchSettings
 from startpunkt.kube.api import TRANSIENT, Api, ApiError, JSONObject, collection_path
 from startpunkt.kube.discovery import Discovery
@@ -72,21 +72,22 @@ class ReflectorStatus:
     def scope(self) -> str:
         return f"namespace {self.namespace}" if self.namespace else "all namespaces"
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "kind": self.label,
-            "namespace": self.namespace,
-            "state": self.state.value,
-            "synced": self.synced_once,
-            "apiVersion": self.api_version,
-            "resourceVersion": self.resource_version,
-            "lastEvent": self.last_event,
-            "lastError": self.last_error,
-            "reconnects": self.reconnects,
-            "relists": self.relists,
-            "events": dict(self.events),
-        }
+    def snapshot(self) -> SourceStatus:
+        """As it is now, for whoever reads it later."""
+        return SourceStatus(
+            source=self.source,
+            kind=self.label,
+            namespace=self.namespace,
+            state=self.state.value,
+            synced=self.synced_once,
+            api_version=self.api_version,
+            resource_version=self.resource_version,
+            last_event=self.last_event,
+            last_error=self.last_error,
+            reconnects=self.reconnects,
+            relists=self.relists,
+            events=dict(self.events),
+        )
 
 
 class Backoff:

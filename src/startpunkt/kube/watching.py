@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from startpunkt.aio import forever
+from startpunkt.backend import ClusterStatus
 from startpunkt.config import Settings
 from startpunkt.kube.api import Api
 from startpunkt.kube.discovery import Discovery
@@ -168,9 +168,12 @@ class Watchers:
             r.status for r, _ in self._references.values()
         ]
 
-    def status_json(self) -> Mapping[str, Any]:
-        return {
-            "watching": True,
-            "ready": self.ready(),
-            "sources": [s.as_json() for s in self.statuses()],
-        }
+    def status(self) -> ClusterStatus:
+        return ClusterStatus(
+            watching=True,
+            ready=self.ready(),
+            sources=tuple(s.snapshot() for s in self.statuses()),
+        )
+
+    async def refresh(self) -> None:
+        """Nothing to do: the watches keep the store current."""

@@ -1,9 +1,9 @@
 """The REST API: the original's `/api` read endpoints, served from the in-memory store.
 
-Nothing here talks to Kubernetes: every response is built from a store snapshot (after
-`ctx.refresh()`, which lists on demand only when watching is off). The documents every page load
-asks for are encoded once per snapshot and served with a strong ETag, so a reload that finds
-nothing new costs a 304.
+Nothing here talks to Kubernetes: every response is built from a catalog snapshot (after
+`ctx.backend.refresh()`, which lists on demand only when watching is off). The documents every
+page load asks for are encoded once per snapshot and served with a strong ETag, so a reload
+that finds nothing new costs a 304.
 
 Differences from the original, each deliberate (spec §12 item 17):
 - an empty store is `200 {"groups": []}`, not 404;
@@ -102,7 +102,7 @@ class Api:
         self.openapi = encoded(openapi.document(ctx.version))
 
     async def snapshot(self) -> Snapshot:
-        await self.ctx.refresh()
+        await self.ctx.backend.refresh()
         return self.ctx.catalog.snapshot()
 
     async def apps(self, request: Request) -> Response:
@@ -132,13 +132,13 @@ class Api:
 
     async def diagnostics(self, request: Request) -> Response:
         wanted = choices(request.query_params.get("verdict"), "verdict", VERDICTS)
-        await self.ctx.refresh()
+        await self.ctx.backend.refresh()
         outcomes = self.ctx.catalog.outcomes()
         objects = [diagnostic(o) for o in outcomes if not wanted or o.verdict.value in wanted]
         return conditional(request, encoded({"objects": objects}))
 
     async def sources(self, request: Request) -> Response:
-        return conditional(request, encoded(public_status(self.ctx.sources_status())))
+        return conditional(request, encoded(public_status(self.ctx.backend.status())))
 
     async def translation(self, request: Request) -> Response:
         language = request.path_params["language"]

@@ -1,33 +1,20 @@
 """What the web layer needs from the rest of the process, passed in explicitly.
 
-The web layer never talks to Kubernetes: it reads the store, and asks the runtime through the
-callables here for anything else (health, on-demand refresh when watching is off).
+The web layer never talks to Kubernetes: it reads the catalog, and asks the backend for
+anything else (readiness, health, an on-demand refresh when watching is off).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from startpunkt.backend import Backend, Unconnected
 from startpunkt.catalog import CatalogView
 from startpunkt.config import Settings
 from startpunkt.events import Hub
 from startpunkt.web.metrics import WebMetrics
-
-
-async def _nothing_to_refresh() -> None:
-    return None
-
-
-def _always_ready() -> bool:
-    return True
-
-
-def _no_status() -> Mapping[str, Any]:
-    return {}
 
 
 @dataclass(slots=True)
@@ -36,11 +23,9 @@ class WebContext:
     catalog: CatalogView
     hub: Hub
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-    # with watching off, brings the store up to date (LIST behind a short cache)
-    refresh: Callable[[], Awaitable[None]] = _nothing_to_refresh
-    ready: Callable[[], bool] = _always_ready
-    # per-source watch health, as JSON
-    sources_status: Callable[[], Mapping[str, Any]] = _no_status
+    # where the objects come from: ready, health, refresh (LIST behind a short cache when
+    # watching is off)
+    backend: Backend = field(default_factory=Unconnected)
     version: str = ""
     # the web layer's own metrics, in `registry`; built with the context, so once per process
     metrics: WebMetrics = field(init=False)

@@ -157,7 +157,7 @@ def _i18n_json(language: str) -> str:
 
 
 async def _home(request: Request, ctx: WebContext, tag_path: str) -> Response:
-    await ctx.refresh()
+    await ctx.backend.refresh()
     snapshot = ctx.catalog.snapshot()
     language, _ = _language(request, ctx)
     t = Translator(language)
@@ -187,7 +187,7 @@ async def _home(request: Request, ctx: WebContext, tag_path: str) -> Response:
 
 
 async def _diagnostics(request: Request, ctx: WebContext) -> Response:
-    await ctx.refresh()
+    await ctx.backend.refresh()
     rows = views.outcome_rows(ctx.catalog.outcomes())
     counts = views.verdict_counts(rows)
     verdict = request.query_params.get("verdict", "")

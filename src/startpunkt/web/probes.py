@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import PurePath
 from typing import Any
 
@@ -21,26 +21,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from startpunkt.backend import BackendStatus, ClusterStatus, ManifestsStatus
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def not_synced(status: Mapping[str, Any]) -> list[str]:
-    """The sources in the runtime's status (`{"sources": [{"source", "namespace", "state"}]}`)
-    that have not been listed yet; a `synced` flag, where present, is taken as it is."""
-    sources = status.get("sources")
-    waiting: list[str] = []
-    for source in sources if isinstance(sources, list) else ():
-        if not isinstance(source, Mapping):
-            continue
-        synced = source.get("synced", source.get("state") in ("synced", "absent"))
-        if synced is not True:
-            name = str(source.get("source", "?"))
-            namespace = source.get("namespace")
-            waiting.append(f"{name} in {namespace}" if namespace else name)
-    return sorted(waiting)
+def not_synced(status: BackendStatus) -> list[str]:
+    """The sources of the backend that have not been listed yet."""
+    if not isinstance(status, ClusterStatus):
+        return []
+    return sorted(
+        f"{s.source} in {s.namespace}" if s.namespace else s.source
+        for s in status.sources
+        if not s.synced
+    )
 
 
 _YAML_MARK = re.compile(r":(\d+):(\d+): ")
@@ -77,30 +73,20 @@ def _relative(path: str, root: PurePath | None) -> str:
     return pure.name
 
 
-def public_status(status: Mapping[str, Any]) -> dict[str, Any]:
-    """The runtime's source status as anyone may read it: the manifests directory by its own
-    name, files relative to it, and errors as a category rather than their full text."""
-    public = dict(status)
-    root = status.get("manifests")
-    root_path = PurePath(root) if isinstance(root, str) else None
-    if root_path is not None:
-        public["manifests"] = root_path.name
-    errors = status.get("errors")
-    if isinstance(errors, Mapping):
-        public["errors"] = {
-            _relative(str(path), root_path): _file_category(str(text))
-            for path, text in errors.items()
+def public_status(status: BackendStatus) -> dict[str, Any]:
+    """The backend's status as anyone may read it: the manifests directory by its own name,
+    files relative to it, and errors as a category rather than their full text."""
+    if isinstance(status, ManifestsStatus):
+        root = PurePath(status.directory)
+        errors = {
+            _relative(path, root): _file_category(text) for path, text in status.errors.items()
         }
-    sources = status.get("sources")
-    if isinstance(sources, list):
-        public["sources"] = [_public_source(s) for s in sources]
-    return public
-
-
-def _public_source(source: object) -> object:
-    if not isinstance(source, Mapping) or not isinstance(source.get("lastError"), str):
-        return source
-    return {**source, "lastError": error_category(source["lastError"])}
+        return replace(status, directory=root.name, errors=errors).as_json()
+    sources = tuple(
+        replace(s, last_error=error_category(s.last_error)) if s.last_error is not None else s
+        for s in status.sources
+    )
+    return replace(status, sources=sources).as_json()
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
@@ -109,16 +95,17 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         return JSONResponse({"status": "ok"}, headers=NO_STORE)
 
     async def readyz(request: Request) -> Response:
-        status = public_status(ctx.sources_status())
-        if ctx.ready():
-            return JSONResponse({"status": "ready", "sources": status}, headers=NO_STORE)
+        status = ctx.backend.status()
+        public = public_status(status)
+        if ctx.backend.ready():
+            return JSONResponse({"status": "ready", "sources": public}, headers=NO_STORE)
         waiting = not_synced(status)
         message = (
             f"not ready: waiting for the first sync of {', '.join(waiting)}"
             if waiting
             else "not ready: starting"
         )
-        return error(503, message, headers=NO_STORE, notSynced=waiting, sources=status)
+        return error(503, message, headers=NO_STORE, notSynced=waiting, sources=public)
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)

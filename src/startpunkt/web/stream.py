@@ -12,7 +12,7 @@ The contract (spec §4.5, §12 item 13):
 - a resume that is too old for the replay ring gets one RESYNC, as does a client whose backlog
   overflowed (which is then disconnected): the page refetches the snapshot;
 - quiet streams get a HEARTBEAT every `realtime.heartbeatInterval`; with `watch.enabled: false`
-  they also call `ctx.refresh()` then, so changes still arrive (within one interval);
+  they also call `ctx.backend.refresh()` then, so changes still arrive (within one interval);
 - `?view=page&lang=en-US` is the start page's own stream: the same messages, but an added or
   updated item carries its card as the server renders it (`web.fragments`), not its JSON.
 
@@ -245,7 +245,7 @@ async def refreshed(ctx: WebContext) -> None:
     if ctx.settings.watch.enabled:
         return
     try:
-        await ctx.refresh()
+        await ctx.backend.refresh()
     except Exception as e:  # the stream stays up; the next tick tries again
         log.warning("Refreshing the store for the event stream failed: %s", e)
 

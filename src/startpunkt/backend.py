@@ -1,0 +1,127 @@
+"""Where objects come from, as the rest of the process sees it: the cluster's watchers, the
+lister used with watching off, or the manifests directory. Each is ready once its first full
+read is in the store, reports its health as a typed value, and can be asked to refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """One reflector's health (a source in a namespace, or everywhere)."""
+
+    source: str
+    kind: str
+    namespace: str | None
+    state: str  # syncing, synced, reconnecting, absent or forbidden
+    synced: bool  # listed at least once
+    api_version: str | None = None
+    resource_version: str | None = None
+    last_event: float | None = None
+    last_error: str | None = None
+    reconnects: int = 0
+    relists: int = 0
+    events: Mapping[str, int] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "namespace": self.namespace,
+            "state": self.state,
+            "synced": self.synced,
+            "apiVersion": self.api_version,
+            "resourceVersion": self.resource_version,
+            "lastEvent": self.last_event,
+            "lastError": self.last_error,
+            "reconnects": self.reconnects,
+            "relists": self.relists,
+            "events": dict(self.events),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderStatus:
+    lease: str  # namespace/name
+    identity: str
+    holder: str | None
+    role: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "lease": self.lease,
+            "identity": self.identity,
+            "holder": self.holder,
+            "role": self.role,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterStatus:
+    """The watchers' or the lister's health."""
+
+    watching: bool
+    ready: bool
+    sources: tuple[SourceStatus, ...] = ()
+    leader_election: LeaderStatus | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "watching": self.watching,
+            "ready": self.ready,
+            "sources": [s.as_json() for s in self.sources],
+        }
+        if self.leader_election is not None:
+            body["leaderElection"] = self.leader_election.as_json()
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestsStatus:
+    """The manifests directory's health: files read, and the ones that could not be used."""
+
+    directory: str
+    ready: bool
+    files: int
+    errors: Mapping[str, str] = field(default_factory=dict)  # path -> what is wrong
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "watching": False,
+            "manifests": self.directory,
+            "ready": self.ready,
+            "files": self.files,
+            "errors": dict(self.errors),
+        }
+
+
+BackendStatus = ClusterStatus | ManifestsStatus
+
+
+class Backend(Protocol):
+    def ready(self) -> bool:
+        """The first full read is in the store (so /readyz may say so)."""
+        ...
+
+    def status(self) -> BackendStatus: ...
+
+    async def refresh(self) -> None:
+        """Brings the store up to date where nothing else does (watching off)."""
+        ...
+
+
+class Unconnected:
+    """No backend: always ready, nothing to report, nothing to refresh."""
+
+    def ready(self) -> bool:
+        return True
+
+    def status(self) -> BackendStatus:
+        return ClusterStatus(watching=False, ready=True)
+
+    async def refresh(self) -> None:
+        return None
