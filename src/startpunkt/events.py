@@ -28,12 +28,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from startpunkt.model import Application, Bookmark
-from startpunkt.shapes import application, bookmark, iso, item_key
+from startpunkt.shapes.api import EventData, EventType, application, bookmark, envelope, item_key
 from startpunkt.store import Change, Notice, Resync, Store
 
 log = logging.getLogger(__name__)
 
-_TYPES = {
+_TYPES: dict[tuple[type, str], EventType] = {
     (Application, "added"): "APPLICATION_ADDED",
     (Application, "updated"): "APPLICATION_UPDATED",
     (Application, "removed"): "APPLICATION_REMOVED",
@@ -103,16 +103,16 @@ class Event:
 
     @staticmethod
     def build(
-        type_: str,
-        data: object,
+        type_: EventType,
+        data: EventData,
         *,
         id_: int | None = None,
         key: str = "",
         tags: tuple[str, ...] | None = None,
         timestamp: float | None = None,
     ) -> Event:
-        envelope = {"type": type_, "timestamp": iso(timestamp or time.time()), "data": data}
-        encoded = json.dumps(envelope, separators=(",", ":"))
+        body = envelope(type_, data, timestamp or time.time())
+        encoded = json.dumps(body, separators=(",", ":"))
         return Event.wire(type_, encoded, id_=id_, key=key, tags=tags)
 
 
@@ -120,6 +120,7 @@ def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Even
     """One change as an event; `previous_tags` are an updated app's tags before the change."""
     item = change.item
     type_ = _TYPES[(type(item), change.action)]
+    data: EventData
     if change.action == "removed":
         data = item_key(item)
     elif isinstance(item, Application):

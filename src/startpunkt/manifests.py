@@ -23,6 +23,7 @@ from typing import Any
 
 from startpunkt import safeyaml
 from startpunkt.config import Settings
+from startpunkt.shapes.status import SourcesJSON
 from startpunkt.sources import DEPENDENCY_KINDS, SOURCES
 from startpunkt.store import ObjectKey, Store, object_key
 
@@ -164,7 +165,7 @@ class ManifestsDirectory:
     def errors(self) -> dict[str, str]:
         return {_shown(p): f.error for p, f in sorted(self._files.items()) if f.error}
 
-    def status_json(self) -> Mapping[str, Any]:
+    def status_json(self) -> SourcesJSON:
         return {
             "watching": False,
             "manifests": _shown(self.root),

@@ -33,9 +33,10 @@ from startpunkt.kube.watching import Watchers
 from startpunkt.manifests import ManifestsDirectory
 from startpunkt.model import Outcome
 from startpunkt.reloading import ConfigFollower
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import ENDPOINTSLICE_SOURCE, SOURCES, map_object
 from startpunkt.sources.base import MappingContext
-from startpunkt.store import KubeObject, Store
+from startpunkt.store import Store
 from startpunkt.web import serving
 from startpunkt.web.app import create_app
 from startpunkt.web.context import WebContext

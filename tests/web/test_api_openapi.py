@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from startpunkt.model import Availability, State
 from startpunkt.store import probe_target
-from tests.web.conftest import MakeSite, Site
+from tests.web.conftest import MakeSite, Site, source_status
 
 URI = "urn:startpunkt:openapi"
 
@@ -58,7 +58,7 @@ def fill(site: Site) -> None:
     site.put("Broken", reject="bad spec")
     site.put_bookmark("Docs", "Reading", info="Read me")
     site.sources.update(
-        {"watching": True, "ready": True, "sources": [{"source": "x", "state": "synced"}]}
+        {"watching": True, "ready": True, "sources": [source_status("x", "synced")]}
     )
 
 
@@ -99,7 +99,7 @@ async def test_every_response_matches_the_document(site: Site, contract: Contrac
 
 async def test_errors_match_the_error_schema(make_site: MakeSite, contract: Contract) -> None:
     site = await make_site(ready=lambda: False)
-    site.sources.update({"ready": False, "sources": [{"source": "x", "state": "syncing"}]})
+    site.sources.update({"ready": False, "sources": [source_status("x", "syncing")]})
     for url, status in (("/readyz", 503), ("/api/nope", 404)):
         response = await site.get(url)
         assert response.status_code == status

@@ -20,7 +20,8 @@ from startpunkt.config import Settings
 from startpunkt.kube.api import TRANSIENT, Api, ApiError
 from startpunkt.model import Application, Availability, Item, Outcome, State, Verdict
 from startpunkt.shapes import iso
-from startpunkt.store import KubeObject, Store
+from startpunkt.shapes.kube import Condition, ConditionStatus, KubeObject
+from startpunkt.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +35,18 @@ _CONCURRENCY = 8
 _PASS_INTERVAL = 1.0  # at most one pass over the objects a second
 
 
-def _condition(type_: str, status: str, reason: str, message: str) -> dict[str, str]:
+_CONDITION_STATUS: dict[bool | None, ConditionStatus] = {
+    True: "True",
+    False: "False",
+    None: "Unknown",
+}
+
+
+def _condition(type_: str, status: ConditionStatus, reason: str, message: str) -> Condition:
     return {"type": type_, "status": status, "reason": reason, "message": message[:2000]}
 
 
-def _shown(outcome: Outcome | None) -> dict[str, str]:
+def _shown(outcome: Outcome | None) -> Condition:
     if outcome is None:
         return _condition("Shown", "Unknown", "NotMapped", "not read yet")
     if outcome.verdict is Verdict.SHOWN:
@@ -49,9 +57,9 @@ def _shown(outcome: Outcome | None) -> dict[str, str]:
     return _condition("Shown", "False", reason, outcome.reason or "")
 
 
-def _available(availability: Availability) -> dict[str, str]:
+def _available(availability: Availability) -> Condition:
     state = availability.state
-    status = {True: "True", False: "False", None: "Unknown"}[availability.available]
+    status = _CONDITION_STATUS[availability.available]
     reason = "".join(part.title() for part in state.value.split("-"))
     if availability.error:
         message = availability.error
@@ -98,7 +106,7 @@ def desired_status(
             str(previous.get("lastTransitionTime")) if unchanged and previous else iso(now)
         )
         if isinstance(generation, int):
-            condition["observedGeneration"] = generation  # type: ignore[assignment]
+            condition["observedGeneration"] = generation
     status["conditions"] = conditions
     if isinstance(generation, int):
         status["observedGeneration"] = generation

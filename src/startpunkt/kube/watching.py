@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from startpunkt.aio import forever
 from startpunkt.config import Settings
 from startpunkt.kube.api import Api, Discovery
-from startpunkt.kube.reflector import Reflector, ReflectorState
+from startpunkt.kube.reflector import Reflector
 from startpunkt.model import Reference, ResourceKind
+from startpunkt.shapes.status import ReflectorState, SourcesJSON
 from startpunkt.sources import (
     ENDPOINTSLICE_KINDS,
     ENDPOINTSLICE_SOURCE,
@@ -163,7 +163,7 @@ class Watchers:
             r.status for r, _ in self._references.values()
         ]
 
-    def status_json(self) -> Mapping[str, Any]:
+    def status_json(self) -> SourcesJSON:
         return {
             "watching": True,
             "ready": self.ready(),

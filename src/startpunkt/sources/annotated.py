@@ -13,6 +13,7 @@ from typing import Any
 
 from startpunkt.config import Settings, SourceSwitch
 from startpunkt.model import Item, Outcome, ResourceKind
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotations as ann
 from startpunkt.sources import urls
 from startpunkt.sources.apps import (
@@ -23,7 +24,7 @@ from startpunkt.sources.apps import (
     make_application,
     read_display,
 )
-from startpunkt.sources.base import KubeObject, MappingContext, Source
+from startpunkt.sources.base import MappingContext, Source
 from startpunkt.sources.fields import Trace, section
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from startpunkt.model import Bookmark, Item, Outcome, ResourceKind
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotations as ann
 from startpunkt.sources import urlfrom, urls
 from startpunkt.sources.apps import (
@@ -22,7 +23,7 @@ from startpunkt.sources.apps import (
     make_application,
     read_display,
 )
-from startpunkt.sources.base import KubeObject, MappingContext, Source
+from startpunkt.sources.base import MappingContext, Source
 from startpunkt.sources.fields import Rejected, Trace, flag, section, text, whole
 
 GROUP = "startpunkt.ullberg.us"
