@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from startpunkt.shapes.status import SourcesJSON, SourceStatusJSON
+from startpunkt.shapes.status import HealthJSON, SourcesJSON, SourceStatusJSON
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error
 from startpunkt.web.metrics import metrics_for
@@ -94,23 +94,27 @@ def _public_source(source: SourceStatusJSON) -> SourceStatusJSON:
     return {**source, "lastError": error_category(source["lastError"])}
 
 
+def _health(body: HealthJSON) -> Response:
+    return JSONResponse(body, headers=NO_STORE)
+
+
 def routes(ctx: WebContext) -> list[BaseRoute]:
     metrics_for(ctx)  # registered before the first scrape
 
     async def livez(request: Request) -> Response:
-        return JSONResponse({"status": "ok"}, headers=NO_STORE)
+        return _health({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
         status = public_status(ctx.sources_status())
         if ctx.ready():
-            return JSONResponse({"status": "ready", "sources": status}, headers=NO_STORE)
+            return _health({"status": "ready", "sources": status})
         waiting = not_synced(status)
         message = (
             f"not ready: waiting for the first sync of {', '.join(waiting)}"
             if waiting
             else "not ready: starting"
         )
-        return error(503, message, headers=NO_STORE, notSynced=waiting, sources=status)
+        return error(503, message, headers=NO_STORE, not_synced=waiting, sources=status)
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
@@ -118,7 +122,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     async def started(request: Request) -> Response:
         # answering at all means start-up is over: the configuration was valid and the
         # listener is open (a startup probe then hands over to liveness)
-        return JSONResponse({"status": "started"}, headers=NO_STORE)
+        return _health({"status": "started"})
 
     return [
         Route("/livez", livez, methods=["GET"]),

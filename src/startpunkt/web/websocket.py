@@ -24,6 +24,7 @@ from starlette.types import Message, Receive, Scope, Send
 from startpunkt.events import Subscription, TooManyClients
 from startpunkt.web import serving, stream
 from startpunkt.web.context import WebContext
+from startpunkt.web.errors import error_body
 from startpunkt.web.metrics import WebMetrics, metrics_for
 from startpunkt.web.params import BadParameter, wanted_tags
 
@@ -49,7 +50,7 @@ def _resume(query: QueryParams) -> int | None:
 
 async def _deny(send: Send, status: int, message: str) -> None:
     """An HTTP answer instead of the upgrade (the ASGI WebSocket denial response)."""
-    body = json.dumps({"error": message, "status": status}).encode()
+    body = json.dumps(error_body(status, message)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
     await send({"type": "websocket.http.response.body", "body": body})
