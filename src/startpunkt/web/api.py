@@ -31,6 +31,7 @@ from startpunkt.shapes.api import (
     BookmarkGroupsJSON,
     ConfigJSON,
     DiagnosticJSON,
+    DiagnosticsJSON,
     ThemeColorsJSON,
     ThemeJSON,
     application,
@@ -147,7 +148,8 @@ class Api:
         await self.ctx.refresh()
         outcomes = self.ctx.store.outcomes()
         objects = [diagnostic(o) for o in outcomes if not wanted or o.verdict.value in wanted]
-        return conditional(request, encoded({"objects": objects}))
+        body: DiagnosticsJSON = {"objects": objects}
+        return conditional(request, encoded(body))
 
     async def sources(self, request: Request) -> Response:
         return conditional(request, encoded(public_status(self.ctx.sources_status())))
