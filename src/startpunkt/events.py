@@ -315,7 +315,7 @@ class Subscription:
 
 class Hub:
     def __init__(
-        self, store: Store, replay: int = 2048, client_queue: int = 512, max_clients: int = 10000
+        self, store: Store, *, replay: int = 2048, client_queue: int = 512, max_clients: int = 10000
     ) -> None:
         self._store = store
         self._ring: deque[Event] = deque(maxlen=replay)

@@ -146,7 +146,7 @@ def _scan(root: Path, known: Mapping[Path, Stamp], limits: safeyaml.Limits) -> _
 
 class ManifestsDirectory:
     def __init__(
-        self, root: Path, store: Store, settings: Settings, poll_interval: float = 0.5
+        self, root: Path, store: Store, *, settings: Settings, poll_interval: float = 0.5
     ) -> None:
         self.root = root
         self._store = store

@@ -253,6 +253,7 @@ class Store:
         self,
         source: str,
         objects: Iterable[KubeObject],
+        *,
         namespace: str | None = None,
         quiet: bool = False,
     ) -> list[Change]:

@@ -84,6 +84,7 @@ def identity(environ: Mapping[str, str] | None = None) -> str:
 def lease_config(
     settings: LeaderElection,
     fallback_namespace: str,
+    *,
     environ: Mapping[str, str] | None = None,
     unusable_retry: float = 60.0,
 ) -> LeaseConfig:
@@ -136,6 +137,7 @@ class LeaderElector:
         self,
         api: Api,
         config: LeaseConfig,
+        *,
         lead: Work,
         rng: Callable[[], float] = random.random,
     ) -> None:

@@ -26,7 +26,15 @@ class Lister:
         discovery = Discovery(api, ttl=settings.watch.absent_recheck)
         self._ttl = settings.watch.cache_ttl
         self.reflectors = [
-            Reflector(api, discovery, store, p.source, p.kinds, p.namespace, settings.watch)
+            Reflector(
+                api,
+                discovery,
+                store=store,
+                source=p.source,
+                kinds=p.kinds,
+                namespace=p.namespace,
+                settings=settings.watch,
+            )
             for p in plans(settings)
         ]
         self._lock = asyncio.Lock()

@@ -105,6 +105,7 @@ class Reflector:
         self,
         api: Api,
         discovery: Discovery,
+        *,
         store: Store,
         source: str,
         kinds: tuple[ResourceKind, ...],
@@ -193,7 +194,7 @@ class Reflector:
             status.state = ReflectorState.ABSENT
             self._discovery.forget()
             # an API that disappeared takes its objects with it
-            self._store.replace(status.source, [], status.namespace)
+            self._store.replace(status.source, [], namespace=status.namespace)
             return None
         self._kind = kind
         status.api_version = kind.api_version
@@ -243,7 +244,9 @@ class Reflector:
                 version = str(meta.get("resourceVersion") or "")
                 break
         status = self.status
-        self._store.replace(status.source, items, status.namespace, quiet=not status.synced_once)
+        self._store.replace(
+            status.source, items, namespace=status.namespace, quiet=not status.synced_once
+        )
         status.resource_version = self._version = version
         # the store now matches the server: this source is synced
         self._mark_synced()

@@ -42,19 +42,19 @@ _CONDITION_STATUS: dict[bool | None, ConditionStatus] = {
 }
 
 
-def _condition(type_: str, status: ConditionStatus, reason: str, message: str) -> Condition:
+def _condition(type_: str, status: ConditionStatus, *, reason: str, message: str) -> Condition:
     return {"type": type_, "status": status, "reason": reason, "message": message[:2000]}
 
 
 def _shown(outcome: Outcome | None) -> Condition:
     if outcome is None:
-        return _condition("Shown", "Unknown", "NotMapped", "not read yet")
+        return _condition("Shown", "Unknown", reason="NotMapped", message="not read yet")
     if outcome.verdict is Verdict.SHOWN:
         # notes say what was overridden on the way, e.g. a refused urlFrom and the fallback URL
         notes = "".join(f"; {note}" for note in outcome.notes)
-        return _condition("Shown", "True", "Shown", f"on the start page{notes}")
+        return _condition("Shown", "True", reason="Shown", message=f"on the start page{notes}")
     reason = "Rejected" if outcome.verdict is Verdict.REJECTED else "Hidden"
-    return _condition("Shown", "False", reason, outcome.reason or "")
+    return _condition("Shown", "False", reason=reason, message=outcome.reason or "")
 
 
 def _available(availability: Availability) -> Condition:
@@ -68,7 +68,7 @@ def _available(availability: Availability) -> Condition:
         message = f"HTTP {availability.status_code}"
     else:
         message = "not checked yet" if state is State.UNKNOWN else state.value
-    return _condition("Available", status, reason, message)
+    return _condition("Available", status, reason=reason, message=message)
 
 
 def _first_item(outcome: Outcome | None) -> Item | None:
@@ -80,6 +80,7 @@ def _first_item(outcome: Outcome | None) -> Item | None:
 def desired_status(
     obj: KubeObject,
     outcome: Outcome | None,
+    *,
     availability: Availability | None,
     now: float,
 ) -> dict[str, Any]:
@@ -130,7 +131,7 @@ def _comparable(status: Mapping[str, Any] | None) -> Any:
 
 class StatusReporter:
     def __init__(
-        self, api: Api, store: Store, settings: Settings, field_manager: str | None = None
+        self, api: Api, store: Store, *, settings: Settings, field_manager: str | None = None
     ) -> None:
         self._api = api
         self._manager = field_manager
@@ -172,8 +173,8 @@ class StatusReporter:
                 present.add(key)
                 outcome = self._store.outcome(*key)
                 availability = self._availability(outcome)
-                desired = desired_status(obj, outcome, availability, now)
-                if self._needed(key, obj, desired, now):
+                desired = desired_status(obj, outcome, availability=availability, now=now)
+                if self._needed(key, obj, desired=desired, now=now):
                     work.append((key, plural, desired))
         for gone in self._written.keys() - present:
             del self._written[gone]
@@ -183,7 +184,7 @@ class StatusReporter:
 
         async def write(key: tuple[str, str, str], plural: str, desired: dict[str, Any]) -> None:
             async with limit:
-                await self._write(key, plural, desired, now)
+                await self._write(key, plural, desired=desired, now=now)
 
         await asyncio.gather(*(write(*w) for w in work))
 
@@ -192,7 +193,7 @@ class StatusReporter:
         return self._store.availability_of(item) if isinstance(item, Application) else None
 
     def _needed(
-        self, key: tuple[str, str, str], obj: KubeObject, desired: dict[str, Any], now: float
+        self, key: tuple[str, str, str], obj: KubeObject, *, desired: dict[str, Any], now: float
     ) -> bool:
         wanted = _comparable(desired)
         written = self._written.get(key)
@@ -206,7 +207,7 @@ class StatusReporter:
         return True
 
     async def _write(
-        self, key: tuple[str, str, str], plural: str, desired: dict[str, Any], now: float
+        self, key: tuple[str, str, str], plural: str, *, desired: dict[str, Any], now: float
     ) -> None:
         _, namespace, name = key
         path = f"/apis/{GROUP_VERSION}/namespaces/{namespace}/{plural}/{name}/status"

@@ -86,11 +86,11 @@ class Watchers:
         return Reflector(
             self._api,
             self._discovery,
-            self._store,
-            plan.source,
-            plan.kinds,
-            plan.namespace,
-            self._settings.watch,
+            store=self._store,
+            source=plan.source,
+            kinds=plan.kinds,
+            namespace=plan.namespace,
+            settings=self._settings.watch,
             field_selector=field_selector,
             log_events=not plan.dependency,
         )

@@ -80,13 +80,13 @@ def map_annotated(
         def build() -> tuple[Item, str | None]:
             spec = section(obj, "spec")
             display = read_display(meta, None, trace)
-            url, missing = _url(obj, spec, meta, ctx, trace, derive)
+            url, missing = _url(obj, spec, meta=meta, ctx=ctx, trace=trace, derive=derive)
             app = make_application(
                 source,
                 meta,
-                display,
-                display.name or meta.name,
-                url,
+                display=display,
+                name=display.name or meta.name,
+                url=url,
                 spec=None,
                 trace=trace,
                 enabled=enable is True or (enable is None and not switch.only_annotated),
@@ -95,14 +95,15 @@ def map_annotated(
             )
             return app, missing
 
-        return conclude(meta.ref, trace, filtered, build)
+        return conclude(meta.ref, trace, filtered=filtered, build=build)
 
-    return guarded(kind, obj, run, ctx)
+    return guarded(kind, obj, run=run, ctx=ctx)
 
 
 def _url(
     obj: Mapping[str, Any],
     spec: Mapping[str, Any],
+    *,
     meta: Meta,
     ctx: MappingContext,
     trace: Trace,
@@ -111,13 +112,15 @@ def _url(
     """(url, None) or (None, why there is none). The url annotation replaces derivation."""
     if found := meta.annotations.first("url"):
         key, value = found
-        return explicit_url(value, key, meta, ctx.settings.default_protocol, trace), None
+        return explicit_url(
+            value, key, meta=meta, default=ctx.settings.default_protocol, trace=trace
+        ), None
     endpoint = derive(obj, spec, meta, ctx, trace)
     if isinstance(endpoint, str):
         return None, endpoint
     scheme = ann.protocol(meta.annotations, trace) or endpoint.scheme
     port = ann.port(meta.annotations, trace) or endpoint.port
-    return urls.build(scheme, endpoint.host, port, endpoint.path), None
+    return urls.build(scheme, endpoint.host, port=port, path=endpoint.path), None
 
 
 def service_name(namespace: str, name: object) -> str | None:
@@ -127,6 +130,7 @@ def service_name(namespace: str, name: object) -> str | None:
 def annotated_source(
     name: str,
     kinds: tuple[ResourceKind, ...],
+    *,
     switch: Callable[[Settings], SourceSwitch],
     derive: Derive,
     backends: Backends = _no_backends,

@@ -107,8 +107,8 @@ def class_filter(obj: KubeObject, meta: Meta, ctx: MappingContext) -> str | None
 SOURCE = annotated.annotated_source(
     NAME,
     KINDS,
-    lambda settings: settings.ingress,
-    derive,
-    backends,
+    switch=lambda settings: settings.ingress,
+    derive=derive,
+    backends=backends,
     prefilter=class_filter,
 )

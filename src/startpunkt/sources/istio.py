@@ -77,7 +77,7 @@ def backends(spec: Mapping[str, Any], namespace: str) -> tuple[str, ...]:
 SOURCE = annotated.annotated_source(
     NAME,
     KINDS,
-    lambda settings: settings.istio.virtualservice,
-    derive,
-    backends,
+    switch=lambda settings: settings.istio.virtualservice,
+    derive=derive,
+    backends=backends,
 )

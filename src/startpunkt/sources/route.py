@@ -57,7 +57,7 @@ def backends(spec: Mapping[str, Any], namespace: str) -> tuple[str, ...]:
 SOURCE = annotated.annotated_source(
     NAME,
     KINDS,
-    lambda settings: settings.openshift,
-    derive,
-    backends,
+    switch=lambda settings: settings.openshift,
+    derive=derive,
+    backends=backends,
 )

@@ -74,7 +74,7 @@ def reference(url_from: Mapping[str, Any], namespace: str) -> Reference:
 
 
 def resolve(
-    url_from: object, namespace: str, ctx: MappingContext, trace: Trace
+    url_from: object, namespace: str, *, ctx: MappingContext, trace: Trace
 ) -> tuple[str | None, str | None]:
     """(url, None) or (None, why not). Never raises: any failure falls back to spec.url."""
     if not isinstance(url_from, Mapping):

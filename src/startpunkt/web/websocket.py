@@ -87,7 +87,7 @@ class _Endpoint:
         reader = asyncio.create_task(_read_until_closed(receive, sub), name="ws-reader")
         try:
             await send({"type": "websocket.accept"})
-            await _Pump(sub, ctx, self.metrics, send).run()
+            await _Pump(sub, ctx, metrics=self.metrics, send=send).run()
         except _Cut:
             self.metrics.stream_cutoffs.labels("stalled").inc()
             log.info("Ended a WebSocket whose client stopped reading for %ss", stream.SEND_TIMEOUT)
@@ -100,7 +100,7 @@ class _Endpoint:
 
 
 class _Pump:
-    def __init__(self, sub: Subscription, ctx: WebContext, metrics: WebMetrics, send: Send):
+    def __init__(self, sub: Subscription, ctx: WebContext, *, metrics: WebMetrics, send: Send):
         self.sub, self.ctx, self.metrics, self._send = sub, ctx, metrics, send
 
     async def run(self) -> None:
