@@ -39,9 +39,7 @@ class Endpoint:
 
 
 # (object, its spec, ...) -> the endpoint, or why there is none (the hidden reason)
-Derive = Callable[
-    [Mapping[str, Any], Mapping[str, Any], Meta, MappingContext, Trace], Endpoint | str
-]
+Derive = Callable[[KubeObject, Mapping[str, Any], Meta, MappingContext, Trace], Endpoint | str]
 Backends = Callable[[Mapping[str, Any], str], tuple[str, ...]]
 Filter = Callable[[Mapping[str, Any], Meta, MappingContext], str | None]
 
@@ -101,7 +99,7 @@ def map_annotated(
 
 
 def _url(
-    obj: Mapping[str, Any],
+    obj: KubeObject,
     spec: Mapping[str, Any],
     *,
     meta: Meta,

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from startpunkt.model import Reference, ResourceKind
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotated, urls
 from startpunkt.sources.apps import Meta
 from startpunkt.sources.base import MappingContext
@@ -100,7 +101,7 @@ def _path(spec: Mapping[str, Any]) -> str:
 
 
 def derive(
-    obj: Mapping[str, Any],
+    obj: KubeObject,
     spec: Mapping[str, Any],
     meta: Meta,
     ctx: MappingContext,

@@ -53,7 +53,7 @@ def _path(rule: Mapping[str, Any]) -> str:
 
 
 def derive(
-    obj: Mapping[str, Any],
+    obj: KubeObject,
     spec: Mapping[str, Any],
     meta: Meta,
     ctx: MappingContext,
