@@ -14,13 +14,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from startpunkt.config import Settings
 from startpunkt.kube.api import TRANSIENT, Api, ApiError
 from startpunkt.model import Application, Availability, Item, Outcome, State, Verdict
 from startpunkt.shapes import iso
-from startpunkt.shapes.kube import Condition, ConditionStatus, KubeObject
+from startpunkt.shapes.kube import Condition, ConditionStatus, KubeObject, ObjectStatus
 from startpunkt.store import Store
 
 log = logging.getLogger(__name__)
@@ -77,22 +77,31 @@ def _first_item(outcome: Outcome | None) -> Item | None:
     return items[0] if items else None
 
 
+class _Checked(TypedDict, total=False):
+    available: bool | None
+    lastChecked: str | None
+
+
+class _Observed(TypedDict, total=False):
+    observedGeneration: int
+
+
 def desired_status(
     obj: KubeObject,
     outcome: Outcome | None,
     *,
     availability: Availability | None,
     now: float,
-) -> dict[str, Any]:
+) -> ObjectStatus:
     """The status an object should carry; `lastTransitionTime` is kept from the current status
     for conditions whose status did not change. Pure: no I/O."""
     item = _first_item(outcome)
     conditions = [_shown(outcome)]
-    status: dict[str, Any] = {"url": item.url if item else None}
+    checked: _Checked = {}
     if isinstance(item, Application) and availability is not None:
         conditions.append(_available(availability))
-        status["available"] = availability.available
-        status["lastChecked"] = (
+        checked["available"] = availability.available
+        checked["lastChecked"] = (
             iso(availability.last_checked) if availability.last_checked else None
         )
     current = obj.get("status") if isinstance(obj.get("status"), Mapping) else {}
@@ -108,10 +117,8 @@ def desired_status(
         )
         if isinstance(generation, int):
             condition["observedGeneration"] = generation
-    status["conditions"] = conditions
-    if isinstance(generation, int):
-        status["observedGeneration"] = generation
-    return status
+    observed: _Observed = {"observedGeneration": generation} if isinstance(generation, int) else {}
+    return {"url": item.url if item else None, **checked, "conditions": conditions, **observed}
 
 
 def _comparable(status: Mapping[str, Any] | None) -> Any:
@@ -182,7 +189,7 @@ class StatusReporter:
             return
         limit = asyncio.Semaphore(_CONCURRENCY)
 
-        async def write(key: tuple[str, str, str], plural: str, desired: dict[str, Any]) -> None:
+        async def write(key: tuple[str, str, str], plural: str, desired: ObjectStatus) -> None:
             async with limit:
                 await self._write(key, plural, desired=desired, now=now)
 
@@ -193,7 +200,7 @@ class StatusReporter:
         return self._store.availability_of(item) if isinstance(item, Application) else None
 
     def _needed(
-        self, key: tuple[str, str, str], obj: KubeObject, *, desired: dict[str, Any], now: float
+        self, key: tuple[str, str, str], obj: KubeObject, *, desired: ObjectStatus, now: float
     ) -> bool:
         wanted = _comparable(desired)
         written = self._written.get(key)
@@ -207,7 +214,7 @@ class StatusReporter:
         return True
 
     async def _write(
-        self, key: tuple[str, str, str], plural: str, *, desired: dict[str, Any], now: float
+        self, key: tuple[str, str, str], plural: str, *, desired: ObjectStatus, now: float
     ) -> None:
         _, namespace, name = key
         path = f"/apis/{GROUP_VERSION}/namespaces/{namespace}/{plural}/{name}/status"

@@ -48,3 +48,13 @@ class Condition(TypedDict):
     message: str
     lastTransitionTime: NotRequired[str]
     observedGeneration: NotRequired[int]
+
+
+class ObjectStatus(TypedDict):
+    """What Startpunkt writes into the `.status` of its own custom resources."""
+
+    url: str | None
+    available: NotRequired[bool | None]  # applications only
+    lastChecked: NotRequired[str | None]
+    conditions: list[Condition]
+    observedGeneration: NotRequired[int]
