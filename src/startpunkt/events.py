@@ -33,12 +33,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from startpunkt.model import Application, Bookmark
-from startpunkt.shapes import application, bookmark, iso, item_key
+from startpunkt.shapes.api import EventData, EventType, application, bookmark, envelope, item_key
 from startpunkt.store import Change, Notice, Resync, Store
 
 log = logging.getLogger(__name__)
 
-_TYPES = {
+_TYPES: dict[tuple[type, str], EventType] = {
     (Application, "added"): "APPLICATION_ADDED",
     (Application, "updated"): "APPLICATION_UPDATED",
     (Application, "removed"): "APPLICATION_REMOVED",
@@ -113,8 +113,8 @@ class Event:
 
     @staticmethod
     def build(
-        type_: str,
-        data: object,
+        type_: EventType,
+        data: EventData,
         *,
         id_: int | None = None,
         key: str = "",
@@ -122,8 +122,8 @@ class Event:
         timestamp: float | None = None,
         change: Change | None = None,
     ) -> Event:
-        envelope = {"type": type_, "timestamp": iso(timestamp or time.time()), "data": data}
-        encoded = json.dumps(envelope, separators=(",", ":"))
+        body = envelope(type_, data, timestamp or time.time())
+        encoded = json.dumps(body, separators=(",", ":"))
         return Event.wire(type_, encoded, id_=id_, key=key, tags=tags, change=change)
 
 
@@ -151,6 +151,7 @@ def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Even
     """One change as an event; `previous_tags` are an updated app's tags before the change."""
     item = change.item
     type_ = _TYPES[(type(item), change.action)]
+    data: EventData
     if change.action == "removed":
         data = item_key(item)
     elif isinstance(item, Application):
@@ -373,7 +374,7 @@ class Subscription:
 
 class Hub:
     def __init__(
-        self, store: Store, replay: int = 2048, client_queue: int = 512, max_clients: int = 10000
+        self, store: Store, *, replay: int = 2048, client_queue: int = 512, max_clients: int = 10000
     ) -> None:
         self._store = store
         self._ring: deque[Event] = deque(maxlen=replay)

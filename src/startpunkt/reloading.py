@@ -89,6 +89,7 @@ class ConfigFollower:
         self,
         path: Path,
         settings: Settings,
+        *,
         apply: Callable[[Settings, list[str]], None],
         poll_interval: float = 2.0,
     ) -> None:

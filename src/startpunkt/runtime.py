@@ -33,9 +33,10 @@ from startpunkt.kube.watching import Watchers
 from startpunkt.manifests import ManifestsDirectory
 from startpunkt.model import Outcome
 from startpunkt.reloading import ConfigFollower
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import ENDPOINTSLICE_SOURCE, SOURCES, map_object
 from startpunkt.sources.base import MappingContext
-from startpunkt.store import KubeObject, Store
+from startpunkt.store import Store
 from startpunkt.web import serving
 from startpunkt.web.app import create_app
 from startpunkt.web.context import WebContext
@@ -135,9 +136,9 @@ class _Backend:
     leader_work: list[tuple[str, Work]] = field(default_factory=list)
 
 
-def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext) -> _Backend:
+def _backend(options: Options, settings: Settings, *, store: Store, ctx: WebContext) -> _Backend:
     if options.manifests is not None:
-        manifests = ManifestsDirectory(options.manifests, store, settings)
+        manifests = ManifestsDirectory(options.manifests, store, settings=settings)
         manifests.load()
         ctx.ready = lambda: manifests.synced
         ctx.sources_status = manifests.status_json
@@ -154,7 +155,9 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
         ctx.ready, ctx.sources_status = watchers.ready, watchers.status_json
         work: list[tuple[str, Work]] = []
         if settings.status.enabled:
-            reporter = StatusReporter(api, store, settings, field_manager(identity()))
+            reporter = StatusReporter(
+                api, store, settings=settings, field_manager=field_manager(identity())
+            )
             work.append(("status reporter", reporter.run))
         return _Backend([], client, watchers, api, work)
 
@@ -175,22 +178,27 @@ def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollo
         app.app = create_app(ctx)
         ctx.hub.publish(Event.build("CONFIG_CHANGED", {"changed": changed}))
 
-    return ConfigFollower(options.config_path, ctx.settings, apply)
+    return ConfigFollower(options.config_path, ctx.settings, apply=apply)
 
 
 async def serve(settings: Settings, options: Options, sock: socket.socket) -> None:
     store = build_store(settings, revision_base(), options.substitutions)
     realtime = settings.realtime
-    hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
+    hub = Hub(
+        store,
+        replay=realtime.replay_buffer,
+        client_queue=realtime.client_queue,
+        max_clients=realtime.max_connections,
+    )
     ctx = WebContext(settings=settings, store=store, hub=hub, version=__version__)
-    backend = _backend(options, settings, store, ctx)
+    backend = _backend(options, settings, store=store, ctx=ctx)
     tasks = list(backend.tasks)
     leader_work = list(backend.leader_work)
     if settings.availability.enabled:
         checker = Checker(settings, store, registry=ctx.registry)
         store.object_listeners.append(_readiness_hook(checker))
         leader_work.append(("availability checker", checker.run))
-    tasks += _leadership(settings, options, backend, ctx, leader_work)
+    tasks += _leadership(settings, options, backend=backend, ctx=ctx, work=leader_work)
     app = _Swappable(create_app(ctx))
     if follower := _follower(options, ctx, app):
         tasks.append(("configuration follower", forever(follower.run())))
@@ -226,6 +234,7 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
 def _leadership(
     settings: Settings,
     options: Options,
+    *,
     backend: _Backend,
     ctx: WebContext,
     work: list[tuple[str, Work]],
@@ -239,7 +248,14 @@ def _leadership(
     if alone or api is None or connection is None:
         ctx.registry.register(LeaderCollector(lambda: True))
         return [(name, forever(factory())) for name, factory in work]
-    replicas = Replicas(api, ctx.store, settings, connection.namespace, work, ctx.ready)
+    replicas = Replicas(
+        api,
+        ctx.store,
+        settings=settings,
+        fallback_namespace=connection.namespace,
+        work=work,
+        ready=ctx.ready,
+    )
     elector = replicas.elector
     ctx.registry.register(LeaderCollector(lambda: elector.leading))
     sources = ctx.sources_status

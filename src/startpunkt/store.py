@@ -14,7 +14,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from startpunkt.model import (
@@ -28,11 +27,10 @@ from startpunkt.model import (
     Reference,
     Verdict,
 )
+from startpunkt.shapes.kube import KubeObject, ObjectEventType
 
 log = logging.getLogger(__name__)
 
-KubeObject = Mapping[str, Any]
-EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 # (source name, namespace, name)
 ObjectKey = tuple[str, str, str]
 
@@ -73,8 +71,9 @@ class Resync:
 
 Notice = Sequence[Change] | Resync
 Listener = Callable[[Notice], None]
-# None: the object is not a candidate itself, only something others may refer to
-Mapper = Callable[[str, KubeObject], Outcome | None]
+# the outcome of one object of a source; None: the object is not a candidate itself, only
+# something others may refer to
+OutcomeOf = Callable[[str, KubeObject], Outcome | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +125,7 @@ def object_key(source: str, obj: KubeObject) -> ObjectKey:
 class Store:
     def __init__(
         self,
-        mapper: Mapper,
+        mapper: OutcomeOf,
         precedence: Mapping[str, int] | None = None,
         first_revision: int = 0,
     ) -> None:
@@ -233,7 +232,7 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def apply(self, source: str, event: EventType, obj: KubeObject) -> list[Change]:
+    def apply(self, source: str, event: ObjectEventType, obj: KubeObject) -> list[Change]:
         """One watch event."""
         key = object_key(source, obj)
         if event == "DELETED":
@@ -254,6 +253,7 @@ class Store:
         self,
         source: str,
         objects: Iterable[KubeObject],
+        *,
         namespace: str | None = None,
         quiet: bool = False,
     ) -> list[Change]:

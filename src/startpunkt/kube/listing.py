@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from startpunkt.config import Settings
 from startpunkt.kube.api import Api
 from startpunkt.kube.discovery import Discovery
-from startpunkt.kube.reflector import Reflector, ReflectorState
+from startpunkt.kube.reflector import Reflector
 from startpunkt.kube.watching import plans
+from startpunkt.shapes.status import ReflectorState, SourcesJSON
 from startpunkt.store import Store
 
 log = logging.getLogger(__name__)
@@ -28,7 +27,15 @@ class Lister:
         discovery = Discovery(api, ttl=settings.watch.absent_recheck)
         self._ttl = settings.watch.cache_ttl
         self.reflectors = [
-            Reflector(api, discovery, store, p.source, p.kinds, p.namespace, settings.watch)
+            Reflector(
+                api,
+                discovery,
+                store=store,
+                source=p.source,
+                kinds=p.kinds,
+                namespace=p.namespace,
+                settings=settings.watch,
+            )
             for p in plans(settings)
         ]
         self._lock = asyncio.Lock()
@@ -50,7 +57,7 @@ class Lister:
     def ready(self) -> bool:
         return self._listed_at is not None
 
-    def status_json(self) -> Mapping[str, Any]:
+    def status_json(self) -> SourcesJSON:
         return {
             "watching": False,
             "ready": self.ready(),

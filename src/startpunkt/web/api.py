@@ -19,14 +19,27 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from startpunkt.config import ThemeColors
 from startpunkt.model import Application, Outcome, Verdict
-from startpunkt.shapes import JSON, application, bookmark, grouped, matches_tags
+from startpunkt.shapes.api import (
+    ApplicationGroupsJSON,
+    BookmarkGroupsJSON,
+    ConfigJSON,
+    DiagnosticJSON,
+    DiagnosticsJSON,
+    ThemeColorsJSON,
+    ThemeJSON,
+    application,
+    application_groups,
+    bookmark,
+    bookmark_groups,
+    matches_tags,
+)
 from startpunkt.store import Snapshot
 from startpunkt.web import openapi, translations
 from startpunkt.web.caching import Encoded, SnapshotCache, conditional, encoded
@@ -43,20 +56,20 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 VERDICTS = frozenset(v.value for v in Verdict)
 
 
-def apps_document(snapshot: Snapshot, wanted: frozenset[str] | None) -> JSON:
+def apps_document(snapshot: Snapshot, wanted: frozenset[str] | None) -> ApplicationGroupsJSON:
     apps: Iterable[Application] = snapshot.applications
     if wanted is not None:
         apps = (a for a in apps if matches_tags(a, wanted))
     shapes = (application(a, snapshot.availability[a.key]) for a in apps)
-    return {**grouped(shapes, "applications"), "revision": snapshot.revision}
+    return application_groups(shapes, snapshot.revision)
 
 
-def bookmarks_document(snapshot: Snapshot) -> JSON:
+def bookmarks_document(snapshot: Snapshot) -> BookmarkGroupsJSON:
     shapes = (bookmark(b) for b in snapshot.bookmarks)
-    return {**grouped(shapes, "bookmarks"), "revision": snapshot.revision}
+    return bookmark_groups(shapes, snapshot.revision)
 
 
-def diagnostic(outcome: Outcome) -> JSON:
+def diagnostic(outcome: Outcome) -> DiagnosticJSON:
     """One object: what it became and why; `urls` are what it derived, shown or not."""
     derived = (*outcome.items, *outcome.derived)
     source = derived[0].key.split("/", 1)[0] if derived else None
@@ -66,7 +79,7 @@ def diagnostic(outcome: Outcome) -> JSON:
         "kind": outcome.ref.kind,
         "namespace": outcome.ref.namespace,
         "name": outcome.ref.name,
-        "verdict": outcome.verdict.value,
+        "verdict": outcome.verdict,
         "reason": outcome.reason,
         "notes": list(outcome.notes),
         "urls": urls,
@@ -135,7 +148,8 @@ class Api:
         await self.ctx.refresh()
         outcomes = self.ctx.store.outcomes()
         objects = [diagnostic(o) for o in outcomes if not wanted or o.verdict.value in wanted]
-        return conditional(request, encoded({"objects": objects}))
+        body: DiagnosticsJSON = {"objects": objects}
+        return conditional(request, encoded(body))
 
     async def sources(self, request: Request) -> Response:
         return conditional(request, encoded(public_status(self.ctx.sources_status())))
@@ -167,7 +181,7 @@ class Api:
         return serve
 
 
-def config_document(ctx: WebContext) -> JSON:
+def config_document(ctx: WebContext) -> ConfigJSON:
     """The original's keys; `realtime.heartbeatInterval` is in milliseconds."""
     web, realtime = ctx.settings.web, ctx.settings.realtime
     return {
@@ -191,11 +205,18 @@ def config_document(ctx: WebContext) -> JSON:
     }
 
 
-def theme_document(ctx: WebContext) -> dict[str, Any]:
+def theme_document(ctx: WebContext) -> ThemeJSON:
     theme = ctx.settings.web.theme
+    return {"light": theme_colors(theme.light), "dark": theme_colors(theme.dark)}
+
+
+def theme_colors(colors: ThemeColors) -> ThemeColorsJSON:
     return {
-        "light": theme.light.model_dump(by_alias=True),
-        "dark": theme.dark.model_dump(by_alias=True),
+        "bodyBgColor": colors.body_bg_color,
+        "bodyColor": colors.body_color,
+        "emphasisColor": colors.emphasis_color,
+        "textPrimaryColor": colors.text_primary_color,
+        "textAccentColor": colors.text_accent_color,
     }
 
 

@@ -31,7 +31,7 @@ class App(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         if self.snapshots.wants(scope) and (ready := self.snapshots.respond(scope)):
-            await self.snapshots.send(scope, send, ready, started)
+            await self.snapshots.send(scope, send, response=ready, started=started)
         elif self.streams.wants(scope) and (opened := self.streams.open(scope, receive)):
             await opened(scope, receive, send)
         elif self.first_paint.wants(scope):

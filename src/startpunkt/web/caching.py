@@ -184,14 +184,15 @@ def conditional(
     return prepare(
         doc,
         request_headers.get("accept-encoding", ""),
-        request_headers.get("if-none-match"),
-        extra,
+        if_none_match=request_headers.get("if-none-match"),
+        extra=extra,
     )
 
 
 def prepare(
     doc: Encoded,
     accept_encoding: str,
+    *,
     if_none_match: str | None,
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> Prepared:

@@ -12,15 +12,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from pathlib import PurePath
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from startpunkt.shapes.status import HealthJSON, SourcesJSON, SourceStatusJSON
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error
 from startpunkt.web.metrics import metrics_for
@@ -28,19 +27,13 @@ from startpunkt.web.metrics import metrics_for
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def not_synced(status: Mapping[str, Any]) -> list[str]:
-    """The sources in the runtime's status (`{"sources": [{"source", "namespace", "state"}]}`)
-    that have not been listed yet; a `synced` flag, where present, is taken as it is."""
-    sources = status.get("sources")
-    waiting: list[str] = []
-    for source in sources if isinstance(sources, list) else ():
-        if not isinstance(source, Mapping):
-            continue
-        synced = source.get("synced", source.get("state") in ("synced", "absent"))
-        if synced is not True:
-            name = str(source.get("source", "?"))
-            namespace = source.get("namespace")
-            waiting.append(f"{name} in {namespace}" if namespace else name)
+def not_synced(status: SourcesJSON) -> list[str]:
+    """The sources in the runtime's status that have not been listed yet."""
+    waiting = [
+        f"{source['source']} in {source['namespace']}" if source["namespace"] else source["source"]
+        for source in status.get("sources", ())
+        if not source["synced"]
+    ]
     return sorted(waiting)
 
 
@@ -78,49 +71,50 @@ def _relative(path: str, root: PurePath | None) -> str:
     return pure.name
 
 
-def public_status(status: Mapping[str, Any]) -> dict[str, Any]:
+def public_status(status: SourcesJSON) -> SourcesJSON:
     """The runtime's source status as anyone may read it: the manifests directory by its own
     name, files relative to it, and errors as a category rather than their full text."""
-    public = dict(status)
-    root = status.get("manifests")
-    root_path = PurePath(root) if isinstance(root, str) else None
+    public = status.copy()
+    root_path = PurePath(status["manifests"]) if "manifests" in status else None
     if root_path is not None:
         public["manifests"] = root_path.name
-    errors = status.get("errors")
-    if isinstance(errors, Mapping):
+    if "errors" in status:
         public["errors"] = {
-            _relative(str(path), root_path): _file_category(str(text))
-            for path, text in errors.items()
+            _relative(path, root_path): _file_category(text)
+            for path, text in status["errors"].items()
         }
-    sources = status.get("sources")
-    if isinstance(sources, list):
-        public["sources"] = [_public_source(s) for s in sources]
+    if "sources" in status:
+        public["sources"] = [_public_source(s) for s in status["sources"]]
     return public
 
 
-def _public_source(source: object) -> object:
-    if not isinstance(source, Mapping) or not isinstance(source.get("lastError"), str):
+def _public_source(source: SourceStatusJSON) -> SourceStatusJSON:
+    if source["lastError"] is None:
         return source
     return {**source, "lastError": error_category(source["lastError"])}
+
+
+def _health(body: HealthJSON) -> Response:
+    return JSONResponse(body, headers=NO_STORE)
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
     metrics_for(ctx)  # registered before the first scrape
 
     async def livez(request: Request) -> Response:
-        return JSONResponse({"status": "ok"}, headers=NO_STORE)
+        return _health({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
         status = public_status(ctx.sources_status())
         if ctx.ready():
-            return JSONResponse({"status": "ready", "sources": status}, headers=NO_STORE)
+            return _health({"status": "ready", "sources": status})
         waiting = not_synced(status)
         message = (
             f"not ready: waiting for the first sync of {', '.join(waiting)}"
             if waiting
             else "not ready: starting"
         )
-        return error(503, message, headers=NO_STORE, notSynced=waiting, sources=status)
+        return error(503, message, headers=NO_STORE, not_synced=waiting, sources=status)
 
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
@@ -128,7 +122,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     async def started(request: Request) -> Response:
         # answering at all means start-up is over: the configuration was valid and the
         # listener is open (a startup probe then hands over to liveness)
-        return JSONResponse({"status": "started"}, headers=NO_STORE)
+        return _health({"status": "started"})
 
     return [
         Route("/livez", livez, methods=["GET"]),

@@ -24,6 +24,7 @@ from starlette.types import Message, Receive, Scope, Send
 from startpunkt.events import Subscription, TooManyClients
 from startpunkt.web import serving, stream
 from startpunkt.web.context import WebContext
+from startpunkt.web.errors import error_body
 from startpunkt.web.metrics import WebMetrics, metrics_for
 from startpunkt.web.params import BadParameter, wanted_tags
 
@@ -49,7 +50,7 @@ def _resume(query: QueryParams) -> int | None:
 
 async def _deny(send: Send, status: int, message: str) -> None:
     """An HTTP answer instead of the upgrade (the ASGI WebSocket denial response)."""
-    body = json.dumps({"error": message, "status": status}).encode()
+    body = json.dumps(error_body(status, message)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
     await send({"type": "websocket.http.response.body", "body": body})
@@ -86,7 +87,7 @@ class _Endpoint:
         reader = asyncio.create_task(_read_until_closed(receive, sub), name="ws-reader")
         try:
             await send({"type": "websocket.accept"})
-            await _Pump(sub, ctx, self.metrics, send).run()
+            await _Pump(sub, ctx, metrics=self.metrics, send=send).run()
         except _Cut:
             self.metrics.stream_cutoffs.labels("stalled").inc()
             log.info("Ended a WebSocket whose client stopped reading for %ss", stream.SEND_TIMEOUT)
@@ -99,7 +100,7 @@ class _Endpoint:
 
 
 class _Pump:
-    def __init__(self, sub: Subscription, ctx: WebContext, metrics: WebMetrics, send: Send):
+    def __init__(self, sub: Subscription, ctx: WebContext, *, metrics: WebMetrics, send: Send):
         self.sub, self.ctx, self.metrics, self._send = sub, ctx, metrics, send
 
     async def run(self) -> None:
