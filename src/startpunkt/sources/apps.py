@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 from startpunkt.model import Application, Item, ObjectRef, Outcome, ProbeSettings, ResourceKind
 from startpunkt.sources import annotations as ann
 from startpunkt.sources import urls
+from startpunkt.sources.audiences import read_groups
 from startpunkt.sources.fields import (
     INFO_LIMIT,
     NAME_LIMIT,
@@ -197,6 +198,7 @@ def make_application(
         has_owner_references=meta.owned,
         probe=read_probe(meta, spec, url, trace),
         backend_services=tuple(sorted(set(backend_services))),
+        groups=read_groups(meta.annotations, spec),
     )
 
 

@@ -22,6 +22,7 @@ from startpunkt.sources.apps import (
     make_application,
     read_display,
 )
+from startpunkt.sources.audiences import read_groups
 from startpunkt.sources.base import KubeObject, MappingContext, Source
 from startpunkt.sources.fields import Rejected, Trace, flag, section, text, whole
 
@@ -125,6 +126,7 @@ def crd_bookmark(
                 target_blank=flag(spec.get("targetBlank"), "spec.targetBlank", trace),
                 location=whole(spec.get("location"), "spec.location"),
                 has_owner_references=meta.owned,
+                groups=read_groups(meta.annotations, spec),
             )
             return bookmark, None
 
