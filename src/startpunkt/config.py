@@ -264,7 +264,7 @@ class AccessProxy(Section):
     groups_header: str | None = None  # custom only
     groups_separator: str = Field(default=",", min_length=1, max_length=1)  # custom only
     email_header: str | None = None  # custom only
-    trusted_proxies: StrList = ()
+    trusted_proxies: StrList = Field(default=(), validate_default=True)
 
     @field_validator("trusted_proxies")
     @classmethod
