@@ -135,3 +135,17 @@ def test_operator_port_without_a_proxy_is_fine(tmp_path: Path) -> None:
     assert access.access.operator_endpoints == "port"
     assert access.access.operator_port == 9100
     assert not access.access.enabled
+
+
+def test_an_access_edit_while_running_waits_for_a_restart(tmp_path: Path) -> None:
+    from startpunkt import reloading  # noqa: PLC0415
+
+    running = load("startpunkt: {}\n", tmp_path)
+    wanted = load(
+        "startpunkt:\n  web: {title: New}\n  access: {proxy: {trustedProxies: [127.0.0.1]}}\n",
+        tmp_path,
+    )
+    applied, waiting = reloading.split(running, wanted)
+    assert applied.web.title == "New"
+    assert not applied.access.enabled
+    assert any("access" in key for key in waiting)
