@@ -149,3 +149,15 @@ def test_an_access_edit_while_running_waits_for_a_restart(tmp_path: Path) -> Non
     assert applied.web.title == "New"
     assert not applied.access.enabled
     assert any("access" in key for key in waiting)
+
+
+def test_the_readme_access_table_names_only_real_keys() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = readme.split("## Who sees what", 1)[1].split("\n## ", 1)[0]
+    real = {".".join(path[1:]) for path in config.ENV_KEYS.values()}
+    documented = [
+        line.split("`")[1] for line in table.splitlines() if line.startswith("| `access.")
+    ]
+    assert len(documented) == 7
+    for key in documented:
+        assert key in real, f"README documents {key!r}, which is not a configuration key"
