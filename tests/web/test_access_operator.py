@@ -123,3 +123,16 @@ def test_x_forwarded_for_neither_unlocks_nor_hides_an_identity(tmp_path: Path) -
     ) as served:
         proxied = {**IDENTITIES["B"], "X-Forwarded-For": "203.0.113.7"}
         assert app_names(served.url, proxied) == SEES["B"] & set(APPS)
+
+
+@pytest.mark.parametrize("mode", ["admins", "port"])
+async def test_readiness_keeps_the_source_details_for_those_who_may_read_them(
+    make_site: MakeSite, mode: str
+) -> None:
+    site = await make_site(settings(operatorEndpoints=mode, operatorPort=free_port()))
+    site.sources["sources"] = [{"source": "ingress", "namespace": "secret-team", "state": "x"}]
+    anonymous = await site.get("/readyz")
+    assert anonymous.status_code == 200
+    assert anonymous.json() == {"status": "ready"}
+    admin = await site.get("/readyz", headers=IDENTITIES["admin"])
+    assert ("secret-team" in admin.text) is (mode == "admins")

@@ -75,6 +75,11 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         return JSONResponse({"status": "ok"}, headers=NO_STORE)
 
     async def readyz(request: Request) -> Response:
+        if seen.operator_gate(request, "/api/sources") is not None:
+            # the per-source details are /api/sources' to give; the status is everyone's
+            if ctx.ready():
+                return JSONResponse({"status": "ready"}, headers=NO_STORE)
+            return error(503, "not ready", headers=NO_STORE)
         status = dict(ctx.sources_status())
         if ctx.ready():
             return JSONResponse({"status": "ready", "sources": status}, headers=NO_STORE)
