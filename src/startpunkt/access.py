@@ -99,10 +99,15 @@ OPEN = Policy()
 def may_see(viewer: Seer, item: Item, policy: Policy) -> bool:
     """Whether `viewer` may see `item`: admins see all; an item with groups is for their
     members; one without is for the policy's default audience."""
+    return allowed(viewer, item.groups, policy)
+
+
+def allowed(viewer: Seer, groups: tuple[str, ...], policy: Policy) -> bool:
+    """`may_see` for an item that lists `groups` (what an event remembers of its item)."""
     if not policy.enabled or viewer.is_admin:
         return True
-    if item.groups:
-        return not viewer.groups.isdisjoint(item.groups)
+    if groups:
+        return not viewer.groups.isdisjoint(groups)
     if policy.default == "everyone":
         return True
     return policy.default == "authenticated" and viewer.authenticated

@@ -8,6 +8,10 @@ cannot delay anyone else.
 
 A stream filtered on tags sees an app whose tags changed as a removal or an addition when the
 change moves the app out of or into its filter (`Retag`), so its page never keeps a stale card.
+The same holds for who may see an item (`access`): a stream carries only the events of items its
+viewer may see, and an item whose groups changed arrives as added or removed for a viewer it
+became visible or hidden to. The removal and addition are encoded once with the change, so no
+stream encodes anything of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from startpunkt.model import Application, Bookmark
+from startpunkt.access import OPEN, Audience, Policy, allowed
+from startpunkt.model import Application, Bookmark, Item
 from startpunkt.shapes import application, bookmark, iso, item_key
 from startpunkt.store import Change, Notice, Resync, Store
 
@@ -43,15 +48,17 @@ class TooManyClients(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Retag:
-    """An app update that changed the app's tags, as streams filtered on tags must see it.
+    """An update that changed an item's tags or groups, as filtered streams must see it.
 
-    A stream that matched only the old tags must drop the card (`gone`); one that matches only
-    the new tags has never been sent the app (`appeared`).
+    A stream that matched only the old tags (or whose viewer could see only the old groups) must
+    drop the card (`gone`); one that matches only the new ones has never been sent the item
+    (`appeared`).
     """
 
-    previous: tuple[str, ...]
+    previous: tuple[str, ...] | None  # tags before (None for bookmarks)
     gone: Event
     appeared: Event
+    previous_groups: tuple[str, ...] | None = None  # groups before
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,7 @@ class Event:
     key: str = ""
     tags: tuple[str, ...] | None = None  # an app's tags, for per-stream tag filters
     retag: Retag | None = None
+    groups: tuple[str, ...] | None = None  # an item's groups (access); None: for everyone
 
     @staticmethod
     def build(
@@ -77,10 +85,16 @@ class Event:
         return Event(id_, type_, json.dumps(envelope, separators=(",", ":")), key, tags)
 
 
-def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Event:
-    """One change as an event; `previous_tags` are an updated app's tags before the change."""
+def encode(
+    change: Change,
+    previous_tags: tuple[str, ...] | None = None,
+    previous_groups: tuple[str, ...] | None = None,
+) -> Event:
+    """One change as an event; `previous_tags` and `previous_groups` are an updated item's tags
+    and groups before the change."""
     item = change.item
-    type_ = _TYPES[(type(item), change.action)]
+    kind = type(item)
+    type_ = _TYPES[(kind, change.action)]
     if change.action == "removed":
         data = item_key(item)
     elif isinstance(item, Application):
@@ -88,28 +102,41 @@ def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Even
     else:
         data = bookmark(item)
     tags = item.tags if isinstance(item, Application) else None
-    event = Event.build(
-        type_, data, id_=change.revision, key=item.key, tags=tags, timestamp=change.timestamp
+    event = replace(
+        Event.build(
+            type_, data, id_=change.revision, key=item.key, tags=tags, timestamp=change.timestamp
+        ),
+        groups=item.groups,
     )
-    if tags is None or previous_tags is None or previous_tags == tags:
+    retagged = tags is not None and previous_tags is not None and previous_tags != tags
+    regrouped = previous_groups is not None and previous_groups != item.groups
+    if change.action == "removed" or not (retagged or regrouped):
         return event
+    before_tags = previous_tags if tags is not None else None
     gone = Event.build(
-        "APPLICATION_REMOVED",
+        _TYPES[(kind, "removed")],
         item_key(item),
         id_=change.revision,
         key=item.key,
-        tags=previous_tags,
+        tags=before_tags,
         timestamp=change.timestamp,
     )
     appeared = Event.build(
-        "APPLICATION_ADDED",
+        _TYPES[(kind, "added")],
         data,
         id_=change.revision,
         key=item.key,
         tags=tags,
         timestamp=change.timestamp,
     )
-    return replace(event, retag=Retag(previous_tags, gone, appeared))
+    before_groups = item.groups if previous_groups is None else previous_groups
+    retag = Retag(
+        before_tags,
+        replace(gone, groups=before_groups),
+        replace(appeared, groups=item.groups),
+        before_groups,
+    )
+    return replace(event, retag=retag)
 
 
 def _matches(tags: tuple[str, ...], wanted: frozenset[str]) -> bool:
@@ -130,9 +157,20 @@ def _merge(older: Event, newer: Event) -> Event:
 
 
 class Subscription:
-    def __init__(self, hub: Hub, tags: frozenset[str] | None, limit: int) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        tags: frozenset[str] | None,
+        limit: int,
+        audience: Audience | None = None,
+        policy: Policy = OPEN,
+    ) -> None:
         self._hub = hub
         self._tags = tags
+        # None: sees everything (access not configured, or an admin); no audience is anonymous
+        seer = audience or Audience()
+        self._audience = seer if policy.enabled and not seer.is_admin else None
+        self._policy = policy
         self._limit = limit
         self._pending: OrderedDict[str, Event] = OrderedDict()
         self._wake = asyncio.Event()
@@ -155,15 +193,25 @@ class Subscription:
         self._wake.set()
 
     def _filter(self, event: Event) -> Event | None:
-        """The event as this stream's tag filter sees it, or None if it is not for it."""
-        if self._tags is None or event.tags is None:
+        """The event as this stream's tag filter and viewer see it, or None if it is not for
+        it."""
+        if (self._tags is None or event.tags is None) and (
+            self._audience is None or event.groups is None
+        ):
             return event
-        now = _matches(event.tags, self._tags)
-        before = now if event.retag is None else _matches(event.retag.previous, self._tags)
+        now = self._sees(event.tags, event.groups)
+        retag = event.retag
+        before = now if retag is None else self._sees(retag.previous, retag.previous_groups)
         if now == before:
             return event if now else None
-        assert event.retag is not None
-        return event.retag.appeared if now else event.retag.gone
+        assert retag is not None
+        return retag.appeared if now else retag.gone
+
+    def _sees(self, tags: tuple[str, ...] | None, groups: tuple[str, ...] | None) -> bool:
+        if self._tags is not None and tags is not None and not _matches(tags, self._tags):
+            return False
+        audience = self._audience
+        return audience is None or groups is None or allowed(audience, groups, self._policy)
 
     async def next(self, idle: float) -> list[Event]:
         """The pending events (none if nothing arrived within `idle` seconds), oldest first."""
@@ -196,6 +244,7 @@ class Hub:
         self._max_clients = max_clients
         self._subscribers: set[Subscription] = set()
         self._tags = self._current_tags()  # app key -> tags, to notice retagging
+        self._groups = self._current_groups()  # item key -> groups, to notice regrouping
         self._closed = False
         self.broadcasts = 0
         store.subscribe(self._on_notice)
@@ -209,13 +258,18 @@ class Hub:
         return self._store.revision
 
     def connect(
-        self, last_event_id: int | None = None, tags: frozenset[str] | None = None
+        self,
+        last_event_id: int | None = None,
+        tags: frozenset[str] | None = None,
+        audience: Audience | None = None,
+        policy: Policy = OPEN,
     ) -> Subscription:
         """A new stream; with `last_event_id` it first receives what it missed (or a RESYNC).
+        With `policy` enabled, it carries only what `audience` may see.
 
         After `close()` the stream is born closed, so a request racing shutdown ends at once.
         """
-        sub = Subscription(self, tags, self._client_queue)
+        sub = Subscription(self, tags, self._client_queue, audience, policy)
         if self._closed:
             sub.closed = True
             return sub
@@ -251,6 +305,11 @@ class Hub:
     def _current_tags(self) -> dict[str, tuple[str, ...]]:
         return {app.key: app.tags for app in self._store.snapshot().applications}
 
+    def _current_groups(self) -> dict[str, tuple[str, ...]]:
+        snapshot = self._store.snapshot()
+        items: list[Item] = [*snapshot.applications, *snapshot.bookmarks]
+        return {item.key: item.groups for item in items}
+
     def _since(self, revision: int) -> Sequence[Event] | None:
         if revision > self._store.revision or revision < self._floor:
             return None
@@ -263,17 +322,27 @@ class Hub:
             self._ring.clear()
             self._floor = notice.revision
             self._tags = self._current_tags()
+            self._groups = self._current_groups()
             event = self.resync_event()
             for sub in list(self._subscribers):
                 sub.offer(event)
             return
         for change in notice:
-            event = encode(change, self._retrack(change))
+            event = encode(change, self._retrack(change), self._regroup(change))
             self._ring.append(event)
             for sub in list(self._subscribers):
                 sub.offer(event)
             self.broadcasts += 1
             log.info("Broadcasted event: %s", event.type)  # the guide's wording
+
+    def _regroup(self, change: Change) -> tuple[str, ...] | None:
+        """Records an item's current groups; returns its groups before this change, if known."""
+        key = change.item.key
+        if change.action == "removed":
+            return self._groups.pop(key, None)
+        previous = self._groups.get(key)
+        self._groups[key] = change.item.groups
+        return previous
 
     def _retrack(self, change: Change) -> tuple[str, ...] | None:
         """Records an app's current tags; returns its tags before this change, if known."""

@@ -33,9 +33,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from startpunkt.access import Policy, audience
 from startpunkt.events import Event, Subscription, TooManyClients
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error
+from startpunkt.web.identity import viewer_of
 from startpunkt.web.metrics import WebMetrics, metrics_for
 from startpunkt.web.params import BadParameter, wanted_tags
 
@@ -135,6 +137,7 @@ async def frames(sub: Subscription, ctx: WebContext, metrics: WebMetrics) -> Asy
 def routes(ctx: WebContext) -> list[BaseRoute]:
     metrics = metrics_for(ctx)
     realtime = ctx.settings.realtime
+    policy = Policy.of(ctx.settings.access)
 
     async def stream(request: Request) -> Response:
         if not realtime.enabled:
@@ -149,7 +152,8 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         except BadParameter as e:
             return error(400, str(e))
         try:
-            sub = ctx.hub.connect(resume, tags)
+            seen_by = audience(viewer_of(request), policy)
+            sub = ctx.hub.connect(resume, tags, seen_by, policy)
         except TooManyClients:
             return error(
                 503,
