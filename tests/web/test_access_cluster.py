@@ -3,6 +3,7 @@ between audiences in the REST view of a running Startpunkt, per identity."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,7 @@ from tests.kubeobjects import app_path, application
 from tests.serving import Served
 from tests.waiting import wait_until
 from tests.web.accessdata import IDENTITIES
+from tests.web.conftest import EventReader
 
 CONFIG = """startpunkt:
   availability: {enabled: false}
@@ -64,3 +66,63 @@ def test_editing_an_applications_groups_changes_who_sees_it(
         expect(set(IDENTITIES))
         api.patch(app_path(kube_namespace, "shared"), {"spec": {"groups": ["admins"]}})
         expect({"admin"})
+
+
+@pytest.mark.cluster
+async def test_four_open_streams_follow_an_applications_groups_edited_on_the_apiserver(
+    crd_cluster: KubeCluster, kube_namespace: str, tmp_path: Path
+) -> None:
+    api = crd_cluster.api
+    api.post(app_path(kube_namespace), application("shared", kube_namespace, groups=["family"]))
+    config = tmp_path / "startpunkt.yaml"
+    config.write_text(CONFIG.replace("NAMESPACE", kube_namespace))
+    kubeconfig = crd_cluster.write_kubeconfig(tmp_path / "kubeconfig")
+    args = ["--kubeconfig", str(kubeconfig), "--config", str(config)]
+    marks = iter(range(1, 100))
+
+    with Served(args, tmp_path / "log") as served:
+        wait_until(lambda: httpx.get(served.url + "/readyz").status_code == 200, what="ready")
+        timeout = httpx.Timeout(10.0, read=None)
+        async with (
+            httpx.AsyncClient(base_url=served.url, timeout=timeout) as client,
+            contextlib.AsyncExitStack() as stack,
+        ):
+            readers: dict[str, EventReader] = {}
+            for who, headers in IDENTITIES.items():
+                response = await stack.enter_async_context(
+                    client.stream("GET", "/api/updates/stream", headers=headers)
+                )
+                assert response.status_code == 200
+                readers[who] = EventReader(response)
+                stack.push_async_callback(readers[who].close)
+
+            async def edit(groups: list[str] | None) -> dict[str, list[str]]:
+                """Patches the groups, then adds a public marker app; each stream's events for
+                Shared up to the marker."""
+                api.patch(app_path(kube_namespace, "shared"), {"spec": {"groups": groups}})
+                marker = f"marker{next(marks)}"
+                api.post(app_path(kube_namespace), application(marker, kube_namespace))
+                seen = {}
+                for who, reader in readers.items():
+                    events = await reader.changes_until(lambda e, m=marker: m in e.data, 20)
+                    seen[who] = [e.event for e in events if "Shared" in e.data]
+                return seen
+
+            assert await edit(["work"]) == {
+                "anonymous": [],
+                "A": ["APPLICATION_REMOVED"],
+                "B": ["APPLICATION_ADDED"],
+                "admin": ["APPLICATION_UPDATED"],
+            }
+            assert await edit(None) == {
+                "anonymous": ["APPLICATION_ADDED"],
+                "A": ["APPLICATION_ADDED"],
+                "B": ["APPLICATION_UPDATED"],
+                "admin": ["APPLICATION_UPDATED"],
+            }
+            assert await edit(["admins"]) == {
+                "anonymous": ["APPLICATION_REMOVED"],
+                "A": ["APPLICATION_REMOVED"],
+                "B": ["APPLICATION_REMOVED"],
+                "admin": ["APPLICATION_UPDATED"],
+            }
