@@ -29,11 +29,13 @@ RUN groupadd --system --gid 10001 startpunkt \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin startpunkt
 COPY --from=builder /install /usr/local
-# The default configuration; Kubernetes mounts the ConfigMap startpunkt-config over it.
+# The default configuration; Kubernetes mounts the ConfigMap startpunkt-config over it. Without
+# --config, `serve` reads /work/config/application.yaml first when it exists: where the
+# original's Deployment mounted its ConfigMap, so such a Deployment works with this image.
 COPY deploy/base/startpunkt.yaml /etc/startpunkt/startpunkt.yaml
 USER 10001:10001
 WORKDIR /tmp
 EXPOSE 8080
 ENTRYPOINT ["startpunkt"]
 # listen on every interface (the command line's default is 127.0.0.1, unreachable from outside)
-CMD ["serve", "--config", "/etc/startpunkt/startpunkt.yaml", "--host", "0.0.0.0"]
+CMD ["serve", "--host", "0.0.0.0"]

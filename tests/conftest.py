@@ -2,11 +2,9 @@ from __future__ import annotations
 
 import re
 import secrets
-import signal
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
-import uvicorn
 
 from tests.kubecluster import KubeCluster, MissingBinaryError
 
@@ -17,11 +15,38 @@ CLUSTER_FIXTURES = frozenset(
 )
 
 
+#: Per-test time limits. An in-process test that needs more than a few seconds is hanging; tests
+#: that start apiservers, browsers or server processes, and property tests, get more room.
+IN_PROCESS_TIMEOUT = 5
+PROPERTY_TIMEOUT = 120
+PROCESS_TIMEOUT = 300  # the ini default, for `cluster`, `browser` and `process` tests
+
+
+def _starts_processes(item: pytest.Item) -> bool:
+    module = getattr(item, "module", None)
+    return module is not None and ("subprocess" in vars(module) or "Served" in vars(module))
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by these marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that uses a cluster is marked `cluster`, even if its author forgot."""
+    """Mark every test by what it starts, even if its author forgot."""
     for item in items:
         if CLUSTER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.cluster)
+        if _starts_processes(item):
+            item.add_marker(pytest.mark.process)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Set each test's time limit, once every conftest has marked its tests."""
+    for item in session.items:
+        if item.get_closest_marker("timeout"):
+            continue
+        if any(item.get_closest_marker(m) for m in ("cluster", "browser", "process")):
+            continue
+        is_property = hasattr(getattr(item, "obj", None), "hypothesis")
+        limit = PROPERTY_TIMEOUT if is_property else IN_PROCESS_TIMEOUT
+        item.add_marker(pytest.mark.timeout(limit))
 
 
 def _started_cluster(factory: pytest.TempPathFactory, extra_flags: Sequence[str]) -> KubeCluster:
@@ -99,15 +124,3 @@ def crd_cluster(kube_cluster: KubeCluster) -> KubeCluster:
 
     install_crds(kube_cluster)
     return kube_cluster
-
-
-@pytest.fixture(autouse=True)
-def _no_stale_uvicorn_signal_handler() -> None:
-    """sse-starlette ends every stream in the process while the SIGTERM handler belongs to a
-    uvicorn Server with `should_exit` set. A server run in the main thread by one test may leave
-    its handler installed; servers that later tests run in a thread install none, so a leftover
-    would silently end their streams. Reset it to the default."""
-    handler = signal.getsignal(signal.SIGTERM)
-    owner = getattr(handler, "__self__", None)
-    if isinstance(owner, uvicorn.Server) and owner.should_exit:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)

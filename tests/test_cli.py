@@ -78,3 +78,60 @@ def test_check_config_prints_the_effective_settings(tmp_path: Path) -> None:
     result = startpunkt("check-config", env=env)
     assert result.returncode == 0
     assert '"title": "Env title"' in result.stdout
+
+
+def test_without_a_named_configuration_the_originals_mount_path_is_read(tmp_path: Path) -> None:
+    mounted = tmp_path / "application.yaml"
+    mounted.write_text("startpunkt:\n  web:\n    title: Mounted\n")
+    named = tmp_path / "named.yaml"
+    named.write_text("startpunkt:\n  web:\n    title: Named\n")
+    env = clean_env(tmp_path) | {
+        "STARTPUNKT_DEFAULT_CONFIG": f"{tmp_path / 'absent.yaml'}:{mounted}"
+    }
+
+    found = startpunkt("check-config", env=env)
+    named_wins = startpunkt("check-config", "--config", str(named), env=env)
+    env_wins = startpunkt("check-config", env=env | {"STARTPUNKT_CONFIG": str(named)})
+
+    assert '"title": "Mounted"' in found.stdout
+    assert '"title": "Named"' in named_wins.stdout
+    assert '"title": "Named"' in env_wins.stdout
+
+
+def test_check_config_names_the_keys_that_have_no_effect(tmp_path: Path) -> None:
+    config = tmp_path / "application.yaml"
+    config.write_text(
+        "quarkus:\n  http:\n    port: 8080\n"
+        "startpunkt:\n  graphql:\n    subscription:\n      enabled: true\n"
+    )
+
+    result = startpunkt("check-config", "--config", str(config), env=clean_env(tmp_path))
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("{")  # the JSON stays parseable on standard output
+    assert result.stderr.splitlines() == [
+        "startpunkt: startpunkt.graphql: accepted and ignored (Startpunkt has no GraphQL API; "
+        "pages follow changes over the event stream)",
+        "startpunkt: quarkus.http.port: accepted and ignored (settings of Quarkus, the original's "
+        "framework, which Startpunkt does not use)",
+    ]
+
+
+def test_an_unknown_setting_in_the_environment_exits_2(tmp_path: Path) -> None:
+    env = clean_env(tmp_path) | {"STARTPUNKT_WEB_TITEL": "x"}
+
+    result = startpunkt("serve", "--manifests", str(tmp_path), env=env)
+
+    assert result.returncode == 2
+    assert (
+        "STARTPUNKT_WEB_TITEL: unknown setting in the environment; did you mean " in result.stderr
+    )
+
+
+def test_a_bad_log_level_in_the_environment_exits_2(tmp_path: Path) -> None:
+    env = clean_env(tmp_path) | {"STARTPUNKT_LOG_LEVEL": "verbose"}
+
+    result = startpunkt("serve", "--manifests", str(tmp_path), env=env)
+
+    assert result.returncode == 2
+    assert "STARTPUNKT_LOG_LEVEL='verbose': use one of debug, info, warning, error" in result.stderr

@@ -24,6 +24,8 @@ EXPECTED = {
     "Console": "https://console.apps.lab.example/dashboards",
     "kiali": "https://kiali.lab.example",
     "Homebox": "https://homebox.lab.example:8443/inventory",
+    # a location that is no number keeps the app, at the default place
+    "bad-location": "http://bad.lab.example",
 }
 
 
@@ -59,8 +61,11 @@ def test_every_kind_and_dialect_becomes_the_right_app(make_kube_cluster, tmp_pat
         assert "not annotated" in diagnostics["not-annotated"]["reason"]
         assert diagnostics["not-annotated"]["urls"] == ["http://hidden.lab.example"]
         assert diagnostics["switched-off"]["verdict"] == "hidden"
-        assert diagnostics["bad-location"]["verdict"] == "rejected"
-        assert "location" in diagnostics["bad-location"]["reason"]
+        assert diagnostics["bad-location"]["verdict"] == "shown"
+        assert diagnostics["bad-location"]["notes"] == [
+            "startpunkt.ullberg.us/location: 'first' is not a whole number; "
+            "sorted at the default place"
+        ]
         assert diagnostics["sneaky"]["verdict"] == "rejected"
         assert "javascript" in diagnostics["sneaky"]["reason"]
         grafana_ingress = next(

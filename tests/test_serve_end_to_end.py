@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -79,7 +80,8 @@ def test_cluster_mode_shows_the_guides_log_lines_from_start_to_shutdown(
         assert line in log, f"{line!r} missing from:\n{log}"
     assert "Started " in log
     assert served.exit_seconds is not None
-    assert served.exit_seconds < 10
+    # the open stream ended with the hub, not by the server's graceful-shutdown deadline
+    assert "timeout graceful shutdown exceeded" not in log
 
 
 def test_manifests_mode_follows_file_edits(tmp_path: Path) -> None:
@@ -165,13 +167,14 @@ def test_watch_health_is_exposed_as_json_and_prometheus_metrics(
 
 
 def stream_events(base: str, headers: dict[str, str], count: int) -> list[tuple[str, str]]:
-    """The first `count` (event, id) pairs of a stream; heartbeats have no id."""
+    """The first `count` (type, id) pairs of a stream; heartbeats have no id. Messages are plain
+    `data:` envelopes, named by their `type`."""
     seen: list[tuple[str, str]] = []
     with httpx.stream("GET", base + "/api/updates/stream", headers=headers, timeout=20) as r:
         event, id_ = "", ""
         for line in r.iter_lines():
-            if line.startswith("event:"):
-                event = line.removeprefix("event:").strip()
+            if line.startswith("data:"):
+                event = json.loads(line.removeprefix("data:"))["type"]
             elif line.startswith("id:"):
                 id_ = line.removeprefix("id:").strip()
             elif line == "" and event:

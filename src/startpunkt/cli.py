@@ -14,8 +14,25 @@ from pathlib import Path
 from startpunkt import __version__, config
 
 EXIT_USAGE = 2
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_LEVEL_ENV = "STARTPUNKT_LOG_LEVEL"
+# Read when no configuration is named (--config, $STARTPUNKT_CONFIG): the first that exists.
+# The original's container read /work/config/application.yaml, where its Deployment mounted a
+# ConfigMap; /etc/startpunkt is where this project's manifests mount theirs.
+DEFAULT_CONFIG_PATHS = ("/work/config/application.yaml", "/etc/startpunkt/startpunkt.yaml")
+DEFAULT_CONFIG_ENV = "STARTPUNKT_DEFAULT_CONFIG"  # replaces that list (os.pathsep-separated)
 
 log = logging.getLogger("startpunkt")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--config",
         type=Path,
-        help=f"Startpunkt YAML configuration (default: ${config.CONFIG_ENV}, else built-in)",
+        help=f"Startpunkt YAML configuration (default: ${config.CONFIG_ENV}, else the first of "
+        f"{', '.join(DEFAULT_CONFIG_PATHS)} that exists, else built-in)",
     )
     serve.add_argument(
         "--manifests",
@@ -51,16 +69,22 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
     serve.add_argument(
-        "--port", type=int, default=8080, help="port to listen on (default: %(default)s)"
+        "--port", type=_port, default=8080, help="port to listen on (default: %(default)s)"
     )
     serve.add_argument(
         "--log-level",
-        default=os.environ.get("STARTPUNKT_LOG_LEVEL", "info"),
-        choices=["debug", "info", "warning", "error"],
-        help="default: %(default)s",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        help="default: $STARTPUNKT_LOG_LEVEL, else quarkus.log.level of the configuration, "
+        "else info",
     )
 
-    check = commands.add_parser("check-config", help="validate a configuration and print it")
+    check = commands.add_parser(
+        "check-config",
+        help="validate a configuration and print it",
+        description="Prints the effective settings as JSON; keys that are accepted but have no "
+        "effect are listed on standard error.",
+    )
     check.add_argument("--config", type=Path)
     return parser
 
@@ -76,42 +100,85 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    args.config = config_path(args.config)
     try:
-        settings = config.load(args.config)
+        loaded = config.load_all(args.config)
     except config.ConfigError as e:
         return _fail(str(e))
     if args.command == "check-config":
-        print(settings.model_dump_json(indent=2, by_alias=True))
+        print(loaded.settings.model_dump_json(indent=2, by_alias=True))
+        for line in loaded.ignored:
+            print(f"startpunkt: {line}", file=sys.stderr)
         return 0
-    return _serve(args, settings)
+    return _serve(args, loaded)
 
 
-def _serve(args: argparse.Namespace, settings: config.Settings) -> int:
+def config_path(given: Path | None) -> Path | None:
+    """--config, else $STARTPUNKT_CONFIG, else the first default path that exists."""
+    if given is not None:
+        return given
+    if named := os.environ.get(config.CONFIG_ENV):
+        return Path(named)
+    defaults = os.environ.get(DEFAULT_CONFIG_ENV)
+    candidates = defaults.split(os.pathsep) if defaults is not None else DEFAULT_CONFIG_PATHS
+    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+
+
+def _log_levels(args: argparse.Namespace, loaded: config.Loaded) -> tuple[str, str | None]:
+    """(root level, Startpunkt's own level or None): --log-level, $STARTPUNKT_LOG_LEVEL, else
+    the original's quarkus.log.level and quarkus.log.category."us.ullberg".level."""
+    chosen = args.log_level or os.environ.get(LOG_LEVEL_ENV)
+    if chosen:
+        return chosen.upper(), None
+    return loaded.log_level or "INFO", loaded.app_log_level
+
+
+def _serve(args: argparse.Namespace, loaded: config.Loaded) -> int:
     # imported here so `--help` and config checks stay fast and need no network stack
     from startpunkt import runtime  # noqa: PLC0415
     from startpunkt.kube.connection import ConnectionConfigError, discover  # noqa: PLC0415
 
+    settings = loaded.settings
+    level, own_level = _log_levels(args, loaded)
+    if level.lower() not in (*LOG_LEVELS, "critical"):
+        return _fail(f"{LOG_LEVEL_ENV}={level.lower()!r}: use one of {', '.join(LOG_LEVELS)}")
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if own_level is not None:
+        logging.getLogger("startpunkt").setLevel(own_level)
+    log.debug("Logging at %s (other libraries: %s)", own_level or level, level)
+    for line in loaded.ignored:
+        log.info("Configuration: %s", line)
     # one line per API request would drown the watch lines the guide documents
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    config_path = args.config or (Path(p) if (p := os.environ.get(config.CONFIG_ENV)) else None)
     if args.manifests is not None:
         if not args.manifests.is_dir():
             return _fail(f"--manifests {args.manifests}: not a directory")
         options = runtime.Options(
-            args.host, args.port, manifests=args.manifests, config_path=config_path
+            args.host,
+            args.port,
+            manifests=args.manifests,
+            config_path=args.config,
+            substitutions=loaded.substitutions,
         )
     else:
         try:
             connection = discover(args.kubeconfig, args.context)
         except ConnectionConfigError as e:
             return _fail(str(e))
+        try:
+            connection.ssl_context()  # unreadable certificates fail here, with a message
+        except (OSError, ValueError) as e:
+            return _fail(f"{connection.description}: cannot use its TLS settings ({e})")
         options = runtime.Options(
-            args.host, args.port, connection=connection, config_path=config_path
+            args.host,
+            args.port,
+            connection=connection,
+            config_path=args.config,
+            substitutions=loaded.substitutions,
         )
     try:
         sock = runtime.bind(args.host, args.port)

@@ -11,22 +11,29 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
-import yaml
 from pydantic import (
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
+from startpunkt import originals, safeyaml
+
 CONFIG_ENV = "STARTPUNKT_CONFIG"
+REPLAY_BUFFER_LIMIT = 65536  # events kept for resume; each is one encoded app or bookmark
+REMOTE_CLUSTER_LIMIT = 100
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -46,13 +53,15 @@ class ConfigError(Exception):
 
 
 def parse_duration(value: Any) -> float:
-    """`60s`, `5m`, `1h`, `500ms` or a bare number of seconds -> seconds."""
+    """`60s`, `5m`, `1h`, `500ms`, a bare number of seconds, or ISO-8601 (`PT1M30S`) -> seconds."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 60s, 5m or 500ms")
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str) and (m := _DURATION.match(value)):
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    elif isinstance(value, str) and (iso := originals.iso_duration(value)) is not None:
+        seconds = iso  # Quarkus' other form, which the original's files may use
     else:
         raise ValueError(f"{value!r} is not a duration; use a number of seconds or 60s, 5m, 500ms")
     if seconds < 0:
@@ -117,8 +126,12 @@ class Backoff(Section):
     multiplier: float = Field(default=2.0, ge=1.0)
 
 
+_HOST_PATTERN = re.compile(r"\*|(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,252})|\[[0-9A-Fa-f:.]+\]")
+
+
 def _default_accepted() -> tuple[int, ...]:
-    return (*range(200, 400), 401, 403)
+    """The original's verdict: 2xx, 3xx and every 4xx but 404 mean the server answers."""
+    return (*range(200, 404), *range(405, 500))
 
 
 class Availability(Section):
@@ -130,6 +143,31 @@ class Availability(Section):
     max_redirects: int = Field(default=5, ge=0, le=30)
     accepted_status_codes: IntList = Field(default_factory=_default_accepted)
     backoff: Backoff = Backoff()
+    # The original's keys (v4.4): its backoff in milliseconds, mapped onto `backoff` unless
+    # `backoff.*` says otherwise, and the failures in a row after which a failing app is logged.
+    max_retries: int = Field(default=6, ge=0, le=1_000_000)
+    initial_delay_ms: int | None = Field(default=None, gt=0)
+    max_delay_ms: int | None = Field(default=None, gt=0)
+    backoff_multiplier: float | None = Field(default=None, ge=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _originals_backoff(cls, data: Any) -> Any:
+        return originals.map_originals_backoff(data)
+
+    # hosts a healthUrl (or a redirect) may lead to besides the app's own: `*`, `*.svc`, exact
+    health_url_hosts: StrList = ()
+    # statusCode, latencyMs and error texts in the API, the stream and the page; off, anyone
+    # who can create an Application could learn what answers inside the cluster network
+    publish_details: bool = False
+
+    @field_validator("health_url_hosts")
+    @classmethod
+    def _hosts_are_patterns(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [h for h in hosts if not _HOST_PATTERN.fullmatch(h)]
+        if bad:
+            raise ValueError(f"{bad}: use host names, `*.example.com` or `*`")
+        return hosts
 
     @field_validator("accepted_status_codes")
     @classmethod
@@ -171,12 +209,49 @@ class StatusSection(Section):
     refresh: Duration = 0.0
 
 
+class LeaderElection(Section):
+    """Several replicas: one holds a coordination.k8s.io Lease and alone probes, writes
+    `.status` and publishes availability; the others follow. The durations mean what they
+    mean in client-go, whose defaults they are."""
+
+    enabled: bool = True
+    lease_name: str = Field(default="startpunkt", pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+    # empty: POD_NAMESPACE, else the kubeconfig context's or the service account's namespace
+    namespace: str = Field(default="", pattern=r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)?$")
+    lease_duration: PositiveDuration = 15.0
+    renew_deadline: PositiveDuration = 10.0
+    retry_period: PositiveDuration = 2.0
+
+    @model_validator(mode="after")
+    def _durations_nest(self) -> LeaderElection:
+        # as client-go insists: a leader gives up before its lease can expire for the others,
+        # and tries more than once before giving up
+        if not self.lease_duration > self.renew_deadline > self.retry_period * 1.2:
+            raise ValueError(
+                "needs leaseDuration > renewDeadline > 1.2 x retryPeriod "
+                f"(got {self.lease_duration:g}s, {self.renew_deadline:g}s, "
+                f"{self.retry_period:g}s); the defaults are 15s, 10s and 2s"
+            )
+        return self
+
+
 class Realtime(Section):
     enabled: bool = True
     heartbeat_interval: PositiveDuration = 30.0
-    replay_buffer: int = Field(default=2048, ge=16)
+    replay_buffer: int = Field(default=2048, ge=16, le=REPLAY_BUFFER_LIMIT)
     client_queue: int = Field(default=512, ge=8)
     max_connections: int = Field(default=10000, ge=1)
+    event_debounce_ms: int = Field(default=0, ge=0)  # the original's; accepted and ignored
+
+
+class ServerLimits(Section):
+    """Connection limits of the HTTP server, read at start (a reload does not change them)."""
+
+    header_timeout: PositiveDuration = 10.0  # until the request headers are complete
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    keep_alive_timeout: PositiveDuration = 5.0  # an idle connection between requests
+    # further capped by the open-files limit, keeping some for watches and probes
+    max_connections: int = Field(default=11000, ge=1)
 
 
 class LegacyWebsocket(Section):
@@ -215,14 +290,115 @@ class GithubLink(Section):
     enabled: bool = True
 
 
+class WebIcons(Section):
+    """Homepage's dashboard-icons names (`grafana.png`): fetched by the server from
+    `dashboardIconsUrl` once and cached, so the browser makes no third-party request. Empty
+    (the default): such names are drawn as a letter and nothing is fetched."""
+
+    dashboard_icons_url: str = ""
+    fetch_timeout: PositiveDuration = 5.0
+    max_bytes: int = Field(default=256 * 1024, ge=1024, le=4 * 1024 * 1024)
+    cache_entries: int = Field(default=512, ge=1, le=10_000)
+
+    @field_validator("dashboard_icons_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        url = url.strip().rstrip("/")
+        if url and not re.match(r"^https?://[^\s/]+", url):
+            raise ValueError("must be an http(s) URL such as https://cdn.example/dashboard-icons")
+        return url
+
+
+def _http_url(value: str) -> str:
+    """An absolute http(s) URL, as written (or empty: none); the page links to it."""
+    if value == "":
+        return value
+    parts = urlsplit(value)
+    if value != value.strip() or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "must be an absolute http or https URL, such as https://duckduckgo.com/?q="
+        )
+    return value
+
+
 class Web(Section):
     title: str = "Startpunkt"
     refresh_interval: int = Field(default=60, ge=0)
     github_link: GithubLink = GithubLink()
-    check_for_updates: bool = False  # off by default: no third-party calls from the page
+    check_for_updates: bool = False  # the original's; /api/config always says false
     search_engine: str = "https://duckduckgo.com/?q="
     theme: Theme = Theme()
     show_all_on_root: bool = True  # the original showed only untagged apps on `/`
+    default_show_all_clusters: bool = False  # the original's multi-cluster view; not used yet
+    icons: WebIcons = WebIcons()
+
+    @field_validator("search_engine")
+    @classmethod
+    def _search_engine_is_http(cls, value: str) -> str:
+        return _http_url(value)
+
+
+class HomepageDialect(Section):
+    """Homepage's `gethomepage.dev/instance` and `instance.<name>` annotations restrict an object
+    to the Homepage instance of that name; this is the name Startpunkt answers to."""
+
+    instance_name: str = Field(default="", max_length=253)
+
+
+class LocalCluster(Section):
+    enabled: bool = True
+    name: str = "local"
+
+
+class RemoteCluster(Section):
+    """Another Startpunkt instance to aggregate (the original's v4.4 GraphQL federation)."""
+
+    name: str = Field(min_length=1)
+    graphql_url: str = Field(alias="graphql-url", min_length=1)
+    graphql_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("graphql-token", "token"),
+        serialization_alias="graphql-token",
+    )
+    enabled: bool = True
+
+
+class Clusters(Section):
+    local: LocalCluster = LocalCluster()
+    remote: tuple[RemoteCluster, ...] = Field(default=(), max_length=REMOTE_CLUSTER_LIMIT)
+
+
+class GraphqlSubscription(Section):
+    enabled: bool = True
+
+
+class Graphql(Section):
+    subscription: GraphqlSubscription = GraphqlSubscription()
+
+
+class BingImageFallback(Section):
+    urlbase: str = ""
+    copyright: str = ""
+    title: str = ""
+
+
+class BingImage(Section):
+    fallback: BingImageFallback = BingImageFallback()
+
+
+class ManifestsLimits(Section):
+    """`serve --manifests DIR`: a file beyond these is reported and skipped."""
+
+    max_file_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+    # values (scalars, lists, mappings) per file after YAML aliases are expanded
+    max_nodes: int = Field(default=250_000, ge=1000, le=50_000_000)
+
+
+class UrlFrom(Section):
+    """`spec.urlFrom` may read objects in the Application's own namespace, and in these
+    (`"*"`: any namespace). Empty by default, so nobody publishes another namespace's data."""
+
+    allowed_namespaces: StrList = ()
 
 
 # --- access: who sees what, from the headers of a trusted authenticating proxy ---
@@ -368,8 +544,17 @@ class Settings(Section):
     realtime: Realtime = Realtime()
     access: Access = Access()
     status: StatusSection = StatusSection()
+    leader_election: LeaderElection = LeaderElection()
+    server: ServerLimits = ServerLimits()
     websocket: LegacyWebsocket | None = None
     web: Web = Web()
+    manifests: ManifestsLimits = ManifestsLimits()
+    url_from: UrlFrom = UrlFrom()
+    homepage: HomepageDialect = HomepageDialect()
+    # keys of the original without a meaning here yet: accepted, typed, and logged as such
+    clusters: Clusters = Clusters()
+    graphql: Graphql = Graphql()
+    bingimage: BingImage = BingImage()
 
 
 def _env_name(path: tuple[str, ...]) -> str:
@@ -382,6 +567,10 @@ def _leaf_paths(model: type[BaseModel], prefix: tuple[str, ...]) -> list[tuple[s
     for name, info in model.model_fields.items():
         key = (*prefix, info.alias or name)
         annotation = info.annotation
+        if get_origin(annotation) is tuple and any(
+            isinstance(a, type) and issubclass(a, Section) for a in get_args(annotation)
+        ):
+            continue  # lists of sections (clusters.remote) take indexed names (indexed_env)
         nested = [
             a
             for a in getattr(annotation, "__args__", (annotation,))
@@ -410,23 +599,35 @@ def _set_path(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
+# the configuration file and what it may contain; a real one is a few kilobytes
+FILE_LIMITS = safeyaml.Limits(max_bytes=1024 * 1024, max_nodes=100_000, max_depth=50)
+
+
 def _read_file(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = safeyaml.load_file(path, FILE_LIMITS)
     except OSError as e:
-        raise ConfigError([f"{path}: cannot read the configuration file ({e.strerror})"]) from e
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError([f"{path}: not valid YAML{where}: {problem}"]) from e
+        raise ConfigError(
+            [f"{path}: cannot read the configuration file ({e.strerror or e})"]
+        ) from e
+    except safeyaml.YamlError as e:
+        what = f"not valid YAML at {e}" if e.line else f"cannot use the configuration file: {e}"
+        raise ConfigError([f"{path}: {what}"]) from e
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: expected a mapping with the root key `startpunkt:`"])
     return data
+
+
+def _not_text(name: str, value: str) -> str | None:
+    """A problem for an environment value that is not UTF-8 (Python keeps such bytes as lone
+    surrogates, which would fail much later, wherever the value is first written out)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return f"{name}: the environment value is not UTF-8 text; set it again as UTF-8"
+    return None
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -455,13 +656,20 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
 
     Raises ConfigError listing every problem.
     """
+    return load_all(path, environ).settings
+
+
+def load_all(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Loaded:
+    """`load`, plus what start-up needs besides the settings: the original's keys that were
+    accepted and ignored, the log levels of the `quarkus:` section, and Homepage's
+    substitution values. Raises ConfigError listing every problem."""
     environ = os.environ if environ is None else environ
     if path is None and environ.get(CONFIG_ENV):
         path = Path(environ[CONFIG_ENV])
     tree: dict[str, Any] = _read_file(path) if path is not None else {}
 
     problems: list[str] = []
-    unknown_roots = sorted(k for k in tree if k != "startpunkt")
+    unknown_roots = sorted(k for k in tree if k not in originals.ROOT_KEYS)
     problems += [
         f"{k}: unknown root key; the file's root key is `startpunkt:`" for k in unknown_roots
     ]
@@ -469,11 +677,24 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
     if not isinstance(root, dict):
         problems.append("startpunkt: expected a mapping of settings")
         root = {}
+    framework = tree.get("quarkus") or {}
+    if not isinstance(framework, dict):
+        problems.append("quarkus: expected a mapping (the original's framework settings)")
+        framework = {}
 
     for name, raw in environ.items():
         if name in ENV_KEYS:
+            if bad := _not_text(name, raw):
+                problems.append(bad)
+                continue
             # kept as text: validation converts "false", "90s", "a,b" like any file value
             _set_path({"startpunkt": root}, ENV_KEYS[name], raw)
+    problems += originals.indexed_env(root, environ, REMOTE_CLUSTER_LIMIT)
+    problems += originals.unknown_env(environ, ENV_KEYS)
+    levels, level_problems = originals.log_levels(framework, environ)
+    problems += level_problems
+    substitutions, substitution_problems = originals.homepage_substitutions(environ)
+    problems += substitution_problems
 
     try:
         settings = Settings.model_validate(root)
@@ -482,4 +703,19 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
         settings = None
     if problems or settings is None:
         raise ConfigError(problems)
-    return settings
+    return Loaded(
+        settings,
+        ignored=originals.ignored_keys(root, framework, environ),
+        log_level=levels.get("root"),
+        app_log_level=levels.get("app"),
+        substitutions=substitutions,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    settings: Settings
+    ignored: tuple[str, ...] = ()  # one line per reason, naming the keys
+    log_level: str | None = None  # quarkus.log.level, as a Python level name
+    app_log_level: str | None = None  # quarkus.log.category."us.ullberg".level
+    substitutions: Mapping[str, str] = field(default_factory=dict)

@@ -5,7 +5,10 @@ Every `*.yaml`, `*.yml` and `*.json` file below the directory is read (multi-doc
 removed turns into the same ADDED / MODIFIED / DELETED store updates a watch would produce.
 
 A file that does not parse is reported with its line and skipped; while it stays broken, the
-objects it last defined stay on the page, so a half-saved edit never blanks anything.
+objects it last defined stay on the page, so a half-saved edit never blanks anything. So is a
+file beyond the limits (`manifests.maxFileBytes`, `manifests.maxNodes`, 100 levels of nesting),
+a FIFO, device or socket, and a symbolic link that leads out of the directory. Files are read
+and parsed in a worker thread, so a large one never stalls the page.
 """
 
 from __future__ import annotations
@@ -13,13 +16,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from startpunkt import safeyaml
 from startpunkt.config import Settings
 from startpunkt.sources import DEPENDENCY_KINDS, SOURCES
 from startpunkt.store import ObjectKey, Store, object_key
@@ -29,12 +31,29 @@ log = logging.getLogger(__name__)
 SUFFIXES = (".yaml", ".yml", ".json")
 ANY_KIND = "manifest"  # source name for objects that are only referred to (ConfigMaps, ...)
 
+Stamp = tuple[int, int]  # (mtime_ns, size)
+
 
 @dataclass(slots=True)
 class _File:
-    stamp: tuple[int, int]  # (mtime_ns, size)
+    stamp: Stamp
     objects: dict[ObjectKey, Mapping[str, Any]] = field(default_factory=dict)
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One file as the worker thread found it: its documents, or why there are none."""
+
+    stamp: Stamp
+    documents: list[Mapping[str, Any]] | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    found: list[Path]  # every manifest file, in order
+    reads: dict[Path, _Read]  # the new and changed ones
 
 
 def _source_index() -> dict[tuple[str, str], str]:
@@ -47,24 +66,81 @@ def _source_index() -> dict[tuple[str, str], str]:
     return index
 
 
-def _documents(path: Path, text: str) -> Iterator[Mapping[str, Any]]:
-    for doc in yaml.safe_load_all(text):
+def _documents(documents: Iterable[object]) -> Iterator[Mapping[str, Any]]:
+    for doc in documents:
         if doc is None:
             continue
         if not isinstance(doc, Mapping):
-            raise ValueError(f"{path}: a document is a {type(doc).__name__}, not an object")
-        if doc.get("kind") == "List" or str(doc.get("kind", "")).endswith("List"):
-            yield from (i for i in doc.get("items") or () if isinstance(i, Mapping))
+            raise ValueError(f"a document is a {_type(doc)}, not an object")
+        kind = doc.get("kind")
+        if isinstance(kind, str) and kind.endswith("List"):
+            items = doc.get("items")
+            if items is not None and not isinstance(items, list):
+                raise ValueError(f"{kind}.items must be a list (found {_type(items)})")
+            yield from (i for i in items or () if isinstance(i, Mapping))
         else:
             yield doc
 
 
-def _describe(path: Path, error: Exception) -> str:
-    mark = getattr(error, "problem_mark", None)
-    if isinstance(error, yaml.YAMLError) and mark is not None:
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        return f"{path}:{mark.line + 1}:{mark.column + 1}: {problem}"
-    return f"{path}: {error}"
+def _type(value: object) -> str:
+    names = {"dict": "mapping", "str": "string", "NoneType": "null"}
+    return names.get(type(value).__name__, type(value).__name__)
+
+
+def _files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [
+            Path(folder) / f
+            for f in sorted(files)
+            if f.endswith(SUFFIXES) and not f.startswith(".")
+        ]
+    return found
+
+
+def _shown(path: Path) -> str:
+    """The path as text that can be written out: a file name that is not UTF-8 gets escapes."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _stamp(path: Path) -> Stamp:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (0, -1)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def _read(path: Path, real_root: str, limits: safeyaml.Limits) -> _Read:
+    """Reads and parses one file. Blocking: runs in a worker thread. Never raises."""
+    stamp = _stamp(path)
+    try:
+        real = os.path.realpath(path)
+        if os.path.commonpath([real, real_root]) != real_root:
+            raise safeyaml.YamlError(
+                "a symbolic link to a file outside the manifests directory; not read"
+            )
+        text = safeyaml.decode(safeyaml.read_bytes(path, limits.max_bytes))
+        return _Read(stamp, list(_documents(safeyaml.load_all(text, limits))))
+    except safeyaml.YamlError as e:
+        return _Read(stamp, None, f"{_shown(path)}{e.where()}: {e.problem}")
+    except OSError as e:
+        return _Read(stamp, None, f"{_shown(path)}: {e.strerror or e}")
+    except ValueError as e:
+        return _Read(stamp, None, f"{_shown(path)}: {e}")
+
+
+def _scan(root: Path, known: Mapping[Path, Stamp], limits: safeyaml.Limits) -> _Scan:
+    """Finds the manifest files and reads those that are new or changed. Blocking."""
+    real_root = os.path.realpath(root)
+    found = _files(root)
+    reads = {
+        path: _read(path, real_root, limits)
+        for path in found
+        if known.get(path) is None or known[path] != _stamp(path)
+    }
+    return _Scan(found, reads)
 
 
 class ManifestsDirectory:
@@ -79,17 +155,19 @@ class ManifestsDirectory:
         self._disabled = {s.name for s in SOURCES if not s.enabled(settings)}
         selector = settings.namespace_selector
         self._namespaces = None if selector.any else frozenset(selector.match_names)
+        limits = settings.manifests
+        self._limits = safeyaml.Limits(max_bytes=limits.max_file_bytes, max_nodes=limits.max_nodes)
         self.synced = False
 
     # -- public ----------------------------------------------------------------------------
 
     def errors(self) -> dict[str, str]:
-        return {str(p): f.error for p, f in sorted(self._files.items()) if f.error}
+        return {_shown(p): f.error for p, f in sorted(self._files.items()) if f.error}
 
     def status_json(self) -> Mapping[str, Any]:
         return {
             "watching": False,
-            "manifests": str(self.root),
+            "manifests": _shown(self.root),
             "ready": self.synced,
             "files": len(self._files),
             "errors": self.errors(),
@@ -97,8 +175,28 @@ class ManifestsDirectory:
 
     def load(self) -> None:
         """The first full read; the store receives one quiet replace per source."""
-        for path in self._scan():
-            self._files[path] = self._read(path, _File(self._stamp(path)))
+        self._load(_scan(self.root, {}, self._limits))
+
+    async def run(self) -> None:
+        """Polls for changes forever; reading and parsing happen in a worker thread."""
+        if not self.synced:
+            self._load(await asyncio.to_thread(_scan, self.root, {}, self._limits))
+        while True:
+            await asyncio.sleep(self._poll)
+            known = {path: entry.stamp for path, entry in self._files.items()}
+            self._apply(await asyncio.to_thread(_scan, self.root, known, self._limits))
+
+    def rescan(self) -> None:
+        """One poll, in the calling thread."""
+        known = {path: entry.stamp for path, entry in self._files.items()}
+        self._apply(_scan(self.root, known, self._limits))
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _load(self, scan: _Scan) -> None:
+        for path in scan.found:
+            if (read := scan.reads.get(path)) is not None:
+                self._files[path] = self._entry(path, read, _File(read.stamp))
         by_source: dict[str, list[Mapping[str, Any]]] = {}
         for entry in self._files.values():
             for key, obj in entry.objects.items():
@@ -109,61 +207,29 @@ class ManifestsDirectory:
         count = sum(len(f.objects) for f in self._files.values())
         log.info("Loaded %d objects from %d files in %s", count, len(self._files), self.root)
 
-    async def run(self) -> None:
-        """Polls for changes forever."""
-        if not self.synced:
-            self.load()
-        while True:
-            await asyncio.sleep(self._poll)
-            self.rescan()
-
-    def rescan(self) -> None:
-        seen = set()
-        for path in self._scan():
-            seen.add(path)
-            stamp = self._stamp(path)
-            known = self._files.get(path)
-            if known is not None and known.stamp == stamp:
+    def _apply(self, scan: _Scan) -> None:
+        for path in scan.found:
+            if (read := scan.reads.get(path)) is None:
                 continue
-            self._update(path, self._read(path, _File(stamp, dict(known.objects) if known else {})))
+            known = self._files.get(path)
+            entry = _File(read.stamp, dict(known.objects) if known else {})
+            self._update(path, self._entry(path, read, entry))
+        seen = set(scan.found)
         for path in [p for p in self._files if p not in seen]:
             log.info("%s was removed", path)
             self._update(path, None)
 
-    # -- internals -------------------------------------------------------------------------
-
-    def _scan(self) -> list[Path]:
-        found: list[Path] = []
-        for folder, dirs, files in os.walk(self.root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            found += [
-                Path(folder) / f
-                for f in sorted(files)
-                if f.endswith(SUFFIXES) and not f.startswith(".")
-            ]
-        return found
-
-    @staticmethod
-    def _stamp(path: Path) -> tuple[int, int]:
-        try:
-            stat = path.stat()
-        except OSError:
-            return (0, -1)
-        return (stat.st_mtime_ns, stat.st_size)
-
-    def _read(self, path: Path, entry: _File) -> _File:
-        """Parses one file; on failure `entry` keeps the objects it had, with the error."""
-        try:
-            text = path.read_text(encoding="utf-8")
-            objects: dict[ObjectKey, Mapping[str, Any]] = {}
-            for doc in _documents(path, text):
-                if (accepted := self._accept(path, doc)) is not None:
-                    objects[object_key(accepted[0], accepted[1])] = accepted[1]
-        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as e:
-            entry.error = _describe(path, e)
+    def _entry(self, path: Path, read: _Read, entry: _File) -> _File:
+        """`entry` with the file's objects; on failure it keeps the objects it had."""
+        if read.documents is None:
+            entry.error = read.error
             log.error("Skipping %s (fix the file and it is read again)", entry.error)
             return entry
-        if entry.error is None and path in self._files and self._files[path].error:
+        objects: dict[ObjectKey, Mapping[str, Any]] = {}
+        for doc in read.documents:
+            if (accepted := self._accept(path, doc)) is not None:
+                objects[object_key(accepted[0], accepted[1])] = accepted[1]
+        if path in self._files and self._files[path].error:
             log.info("%s is valid again", path)
         entry.objects, entry.error = objects, None
         return entry
@@ -172,11 +238,16 @@ class ManifestsDirectory:
         meta = doc.get("metadata")
         if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
             log.error(
-                "%s: an object of kind %r has no metadata.name; skipped", path, doc.get("kind")
+                "%s: an object of kind %.100r has no metadata.name; skipped", path, doc.get("kind")
+            )
+            return None
+        namespace = meta.get("namespace") or "default"  # as kubectl apply would
+        if not isinstance(namespace, str):
+            log.error(
+                "%s: %s has a metadata.namespace that is not text; skipped", path, meta["name"]
             )
             return None
         obj = dict(doc)
-        namespace = meta.get("namespace") or "default"  # as kubectl apply would
         obj["metadata"] = {**meta, "namespace": namespace}
         if self._namespaces is not None and namespace not in self._namespaces:
             return None

@@ -7,7 +7,9 @@ ordinary app events, and open pages receive CONFIG_CHANGED and reload. Parts tha
 is watched or probed (namespaces, which sources run, watch, availability, realtime) need new
 connections, so they are reported as waiting for a restart and the running values stay.
 
-An edit that does not validate is reported and changes nothing.
+An edit that does not validate (or is not UTF-8, nested too deeply, too large) is reported and
+changes nothing; the file is read and parsed in a worker thread, so a large one never stalls
+the page.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ RESTART_SECTIONS = (
     "availability",
     "realtime",
     "status",
+    "leader_election",
     "websocket",
+    "manifests",
     # who is believed decides the server's own set-up (proxy headers, the operator port), and
     # open streams keep the viewer they connected as
     "access",
@@ -104,13 +108,21 @@ class ConfigFollower:
             if stamp is None or stamp == self._stamp:
                 continue
             self._stamp = stamp
-            self.reload()
+            self._use(await asyncio.to_thread(self._read))
 
     def reload(self) -> None:
+        """Reads the file again and applies what it changes, in the calling thread."""
+        self._use(self._read())
+
+    def _read(self) -> Settings | None:
         try:
-            wanted = config.load(self._path)
+            return config.load(self._path)
         except config.ConfigError as e:
             log.error("%s: %s\nKeeping the configuration in use.", self._path, e)
+            return None
+
+    def _use(self, wanted: Settings | None) -> None:
+        if wanted is None:
             return
         applied, waiting = split(self._running, wanted)
         if waiting:

@@ -8,13 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import socket
 import time
-from collections.abc import Callable, Coroutine, Generator
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Generator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
@@ -29,7 +27,9 @@ from startpunkt.events import Event, Hub
 from startpunkt.kube.api import Api
 from startpunkt.kube.connection import Connection
 from startpunkt.kube.health import WatchCollector
+from startpunkt.kube.leading import Work, identity
 from startpunkt.kube.listing import Lister
+from startpunkt.kube.replicas import LeaderCollector, Replicas, field_manager
 from startpunkt.kube.reporting import StatusReporter
 from startpunkt.kube.watching import Watchers
 from startpunkt.manifests import ManifestsDirectory
@@ -38,6 +38,7 @@ from startpunkt.reloading import ConfigFollower
 from startpunkt.sources import ENDPOINTSLICE_SOURCE, SOURCES, map_object
 from startpunkt.sources.base import MappingContext
 from startpunkt.store import KubeObject, Store
+from startpunkt.web import serving
 from startpunkt.web.app import create_app, create_operator_app
 from startpunkt.web.context import WebContext
 
@@ -54,37 +55,31 @@ class Options:
     manifests: Path | None = None
     connection: Connection | None = None
     config_path: Path | None = None  # followed while running, when given
+    # Homepage's {{HOMEPAGE_VAR_*}} / {{HOMEPAGE_FILE_*}} values, read once at start-up
+    substitutions: Mapping[str, str] = field(default_factory=dict)
 
 
 class _Stopped(Exception):
     """The HTTP server has finished: time for everything else to stop too."""
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, plus closing every event stream as soon as shutdown begins."""
-
-    def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
-        super().__init__(config)
-        self._hub = hub
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        # Not uvicorn's own handler: it re-raises the signal after shutting down, which would
-        # kill the process before the watchers are stopped and the exit status is 0.
-        if self.should_exit and sig == signal.SIGINT:
-            self.force_exit = True
-            return
-        log.info("Shutting down")
-        self._hub.close()
-        self.should_exit = True
-
-
 class SourceMapper:
     """Maps stored objects with every source's mapper; mappings look up the objects they refer
     to (urlFrom targets, Gateways) in the store itself."""
 
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        substitutions: Mapping[str, str] | None = None,
+    ) -> None:
         self._by_name = {source.name: source for source in SOURCES}
-        self._context = MappingContext(settings, store.find) if store else MappingContext(settings)
+        values = dict(substitutions or {})
+        self._context = (
+            MappingContext(settings, store.find, values)
+            if store
+            else MappingContext(settings, substitutions=values)
+        )
 
     def __call__(self, source: str, obj: KubeObject) -> Outcome | None:
         found = self._by_name.get(source)
@@ -99,10 +94,13 @@ def revision_base() -> int:
     return time.time_ns() // 1_000_000 * 1000
 
 
-def build_store(settings: Settings, first_revision: int = 0) -> Store:
+def build_store(
+    settings: Settings, first_revision: int = 0, substitutions: Mapping[str, str] | None = None
+) -> Store:
     precedence = {s.name: i for i, s in enumerate(SOURCES)}
-    store = Store(SourceMapper(settings), precedence, first_revision)
-    store.mapper = SourceMapper(settings, store)  # now that there is a store to look in
+    store = Store(SourceMapper(settings, None, substitutions), precedence, first_revision)
+    # now that there is a store to look in
+    store.mapper = SourceMapper(settings, store, substitutions)
     return store
 
 
@@ -134,6 +132,9 @@ class _Backend:
     tasks: list[tuple[str, Coroutine[Any, Any, None]]]
     client: httpx.AsyncClient | None = None
     watchers: Watchers | None = None
+    api: Api | None = None
+    # what only one replica should do (write .status, probe), when several run
+    leader_work: list[tuple[str, Work]] = field(default_factory=list)
 
 
 def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext) -> _Backend:
@@ -153,16 +154,16 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
         watchers = Watchers(api, store, settings)
         ctx.registry.register(WatchCollector(watchers.statuses))
         ctx.ready, ctx.sources_status = watchers.ready, watchers.status_json
-        tasks = []
+        work: list[tuple[str, Work]] = []
         if settings.status.enabled:
-            reporter = StatusReporter(api, store, settings)
-            tasks.append(("status reporter", forever(reporter.run())))
-        return _Backend(tasks, client, watchers)
+            reporter = StatusReporter(api, store, settings, field_manager(identity()))
+            work.append(("status reporter", reporter.run))
+        return _Backend([], client, watchers, api, work)
 
     lister = Lister(api, store, settings)
     ctx.registry.register(WatchCollector(lambda: [r.status for r in lister.reflectors]))
     ctx.ready, ctx.sources_status, ctx.refresh = lister.ready, lister.status_json, lister.refresh
-    return _Backend([("first listing", lister.refresh())], client)
+    return _Backend([("first listing", lister.refresh())], client, api=api)
 
 
 def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollower | None:
@@ -171,7 +172,7 @@ def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollo
 
     def apply(applied: Settings, changed: list[str]) -> None:
         ctx.settings = applied
-        ctx.store.mapper = SourceMapper(applied, ctx.store)
+        ctx.store.mapper = SourceMapper(applied, ctx.store, options.substitutions)
         ctx.store.remap_all()
         app.app = create_app(ctx)
         ctx.hub.publish(Event.build("CONFIG_CHANGED", {"changed": changed}))
@@ -185,22 +186,25 @@ async def serve(
     sock: socket.socket,
     operator_sock: socket.socket | None = None,
 ) -> None:
-    store = build_store(settings, revision_base())
+    store = build_store(settings, revision_base(), options.substitutions)
     realtime = settings.realtime
     hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
     ctx = WebContext(settings=settings, store=store, hub=hub, version=__version__)
     backend = _backend(options, settings, store, ctx)
     tasks = list(backend.tasks)
+    leader_work = list(backend.leader_work)
     if settings.availability.enabled:
         checker = Checker(settings, store, registry=ctx.registry)
         store.object_listeners.append(_readiness_hook(checker))
-        tasks.append(("availability checker", forever(checker.run())))
+        leader_work.append(("availability checker", checker.run))
+    tasks += _leadership(settings, options, backend, ctx, leader_work)
     app = _Swappable(create_app(ctx))
     if follower := _follower(options, ctx, app):
         tasks.append(("configuration follower", forever(follower.run())))
 
-    config = uvicorn.Config(
+    config = serving.config(
         app,
+        settings.server,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
@@ -209,7 +213,7 @@ async def serve(
         # uvicorn would replace it with the X-Forwarded-For of a proxy on 127.0.0.1
         proxy_headers=not settings.access.enabled,
     )
-    server = _Server(config, hub)
+    server = serving.Server(config, hub)
     host, port = sock.getsockname()[:2]
     try:
         async with asyncio.TaskGroup() as group:
@@ -231,6 +235,30 @@ async def serve(
             backend.watchers.stopped()
 
 
+def _leadership(
+    settings: Settings,
+    options: Options,
+    backend: _Backend,
+    ctx: WebContext,
+    work: list[tuple[str, Work]],
+) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    """The work only one replica should do: here, or wherever the Lease holder is."""
+    api, connection = backend.api, options.connection
+    alone = not work or api is None or connection is None or not settings.leader_election.enabled
+    if not alone and not settings.watch.enabled:
+        log.info("Leader election needs watch.enabled; this replica probes and writes by itself")
+        alone = True
+    if alone or api is None or connection is None:
+        ctx.registry.register(LeaderCollector(lambda: True))
+        return [(name, forever(factory())) for name, factory in work]
+    replicas = Replicas(api, ctx.store, settings, connection.namespace, work, ctx.ready)
+    elector = replicas.elector
+    ctx.registry.register(LeaderCollector(lambda: elector.leading))
+    sources = ctx.sources_status
+    ctx.sources_status = lambda: {**sources(), "leaderElection": elector.status_json()}
+    return replicas.tasks()
+
+
 def bind_operator(settings: Settings, host: str) -> socket.socket | None:
     """The operator port's socket, with `access.operatorEndpoints: port`."""
     if settings.access.operator_endpoints != "port":
@@ -247,8 +275,13 @@ class _OperatorServer(uvicorn.Server):
 
 
 async def _operator(ctx: WebContext, sock: socket.socket) -> None:
-    config = uvicorn.Config(
-        create_operator_app(ctx), log_config=None, access_log=False, lifespan="off"
+    config = serving.config(
+        create_operator_app(ctx),
+        ctx.settings.server,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
     )
     host, port = sock.getsockname()[:2]
     log.info("Operator endpoints are served on http://%s:%d/metrics", _display(host), port)
@@ -269,7 +302,7 @@ def _display(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
 
 
-async def _serve(server: _Server, sock: socket.socket, watchers: Watchers | None) -> None:
+async def _serve(server: serving.Server, sock: socket.socket, watchers: Watchers | None) -> None:
     await server.serve(sockets=[sock])
     if watchers is not None:
         watchers.stopping()

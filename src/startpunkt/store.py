@@ -178,6 +178,9 @@ class Store:
         target = probe_target(app)
         return self._availability.get(target, UNKNOWN) if target else UNKNOWN
 
+    def target_availability(self, target: ProbeTarget) -> Availability:
+        return self._availability.get(target, UNKNOWN)
+
     def outcomes(self) -> list[Outcome]:
         """Every candidate object's verdict; a shown object whose link another source already
         shows is reported as hidden, naming the one that is shown."""

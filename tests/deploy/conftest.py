@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.deploy.charting import Helm
 from tests.deploy.rendering import CRDS, kubectl
 from tests.kubecluster import KubeApi, KubeApiError, KubeCluster
 
@@ -38,6 +39,19 @@ def admin_kubectl(kube_cluster: KubeCluster, tmp_path_factory: pytest.TempPathFa
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
+    """The real helm, with a home of its own, for rendering (no cluster)."""
+    return Helm(tmp_path_factory.mktemp("helm-home"))
+
+
+@pytest.fixture(scope="session")
+def cluster_helm(kube_cluster: KubeCluster, tmp_path_factory: pytest.TempPathFactory) -> Helm:
+    """The real helm, talking to the session's kube-apiserver as its admin."""
+    home = tmp_path_factory.mktemp("helm-cluster-home")
+    return Helm(home, kubeconfig=kube_cluster.write_kubeconfig(home / "kubeconfig"))
 
 
 def ensure_namespace(api: KubeApi, name: str) -> None:

@@ -128,5 +128,16 @@ def needed(settings: config.Settings) -> dict[str | None, set[Grant]]:
     return dict(result)
 
 
+def as_served_by_kubernetes_1_20(objs: Iterable[Obj]) -> list[Obj]:
+    """The objects as a 1.20 apiserver (the tests' one) takes them: it serves the
+    PodDisruptionBudget only as policy/v1beta1 (policy/v1 came in 1.21), with the same fields."""
+    return [
+        {**o, "apiVersion": "policy/v1beta1"}
+        if (o["kind"], o["apiVersion"]) == ("PodDisruptionBudget", "policy/v1")
+        else o
+        for o in objs
+    ]
+
+
 def load_yaml(path: Path) -> list[Obj]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from startpunkt import cli
 from tests.deploy.rendering import DEPLOY, REPO, one, render
 
 DOCKERFILE = REPO / "Dockerfile"
@@ -84,7 +85,18 @@ def test_final_stage_matches_the_deployment() -> None:
     assert int(user) == pod["securityContext"]["runAsUser"] == 10001
     assert int(group) == pod["securityContext"]["runAsGroup"]
     assert int(last(final, "EXPOSE")) == main["ports"][0]["containerPort"]
-    assert json.loads(last(final, "CMD")) == main["args"]
+    # the same command, except that the image finds its configuration by itself: the original's
+    # /work/config/application.yaml when mounted, else the file the Deployment names
+    image = cli._parser().parse_args(json.loads(last(final, "CMD")))
+    deployment = cli._parser().parse_args(main["args"])
+    assert (image.command, image.host, image.port) == (
+        deployment.command,
+        deployment.host,
+        deployment.port,
+    )
+    assert image.config is None
+    expected = ("/work/config/application.yaml", str(deployment.config))
+    assert expected == cli.DEFAULT_CONFIG_PATHS
 
     entrypoint = json.loads(last(final, "ENTRYPOINT"))
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]

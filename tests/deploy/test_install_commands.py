@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.conftest import Kubectl
+from tests.deploy.conftest import Kubectl, ensure_namespace
 from tests.deploy.rendering import CRDS, DEPLOY, REPO, URLFROM_TARGETS, granted, one, render
 from tests.kubecluster import KubeCluster
 
@@ -26,17 +26,24 @@ def test_every_path_the_readme_names_exists() -> None:
     assert missing == []
 
 
-def test_own_overlay_example_renders_with_its_overrides(tmp_path: Path) -> None:
-    """The README's "your own overlay", with its GitHub URLs pointing at this checkout."""
+def readme_kustomization(after: str, workdir: Path) -> str:
+    """The first YAML block of the README after `after`, written to workdir/kustomization.yaml
+    with its GitHub URLs pointing at this checkout."""
     text = README.read_text()
-    section = text[text.index("### Your own overlay") :]
+    section = text[text.index(after) :]
     block = section[section.index("```yaml") + len("```yaml") : section.index("```\n", 10)]
 
     def local(match: re.Match[str]) -> str:
-        return os.path.relpath(REPO / match.group(1), tmp_path)
+        return os.path.relpath(REPO / match.group(1), workdir)
 
     block = re.sub(r"https://github\.com/[\w-]+/[\w-]+//([\w/-]+)\?ref=\S+", local, block)
-    (tmp_path / "kustomization.yaml").write_text(block)
+    (workdir / "kustomization.yaml").write_text(block)
+    return block
+
+
+def test_own_overlay_example_renders_with_its_overrides(tmp_path: Path) -> None:
+    """The README's "your own overlay", with its GitHub URLs pointing at this checkout."""
+    block = readme_kustomization("### Your own overlay", tmp_path)
     shutil.copy(DEPLOY / "base" / "startpunkt.yaml", tmp_path / "startpunkt.yaml")
     with (tmp_path / "startpunkt.yaml").open("a") as f:
         f.write("# edited\n")
@@ -51,6 +58,22 @@ def test_own_overlay_example_renders_with_its_overrides(tmp_path: Path) -> None:
     volumes = one(objs, "Deployment")["spec"]["template"]["spec"]["volumes"]
     assert configmap["metadata"]["name"] in [v.get("configMap", {}).get("name") for v in volumes]
     assert granted(one(objs, "ClusterRole")) >= URLFROM_TARGETS
+
+
+@pytest.mark.cluster
+def test_kubernetes_1_20_kustomization_passes_server_side_dry_run(
+    startpunkt_crds: KubeCluster, admin_kubectl: Kubectl, tmp_path: Path
+) -> None:
+    """The README's kustomization for Kubernetes 1.20, on the tests' 1.20 apiserver."""
+    readme_kustomization("The overlays need Kubernetes >= 1.21", tmp_path)
+    objs = render(tmp_path)
+    assert one(objs, "PodDisruptionBudget")["apiVersion"] == "policy/v1beta1"
+    ensure_namespace(startpunkt_crds.api, "startpunkt")
+    result = admin_kubectl(
+        "apply", "--server-side", "--field-manager=startpunkt-deploy-tests", "--dry-run=server",
+        "-f", "-", input=yaml.safe_dump_all(objs),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.cluster

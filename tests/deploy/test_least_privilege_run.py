@@ -53,7 +53,9 @@ def test_the_overlays_rbac_is_enough_and_no_more(
     cluster.api.post(app_path(watched[0]), application("visible", watched[0]))
 
     args = ["--kubeconfig", str(kubeconfig), "--config", str(config)]
-    with Served(args, tmp_path / "log", env={"STARTPUNKT_AVAILABILITY_ENABLED": "false"}) as s:
+    # as the Deployment sets them (the downward API): the Lease is in Startpunkt's namespace
+    env = {"STARTPUNKT_AVAILABILITY_ENABLED": "false", "POD_NAMESPACE": "startpunkt"}
+    with Served(args, tmp_path / "log", env=env) as s:
         wait_until(lambda: httpx.get(s.url + "/readyz").status_code == 200, what="readiness")
         sources = httpx.get(s.url + "/api/sources").json()["sources"]
         assert sources, "no reflectors ran"

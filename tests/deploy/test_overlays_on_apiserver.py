@@ -14,27 +14,32 @@ import pytest
 import yaml
 
 from tests.deploy.conftest import Kubectl, ensure_namespace
+from tests.deploy.grants import (
+    DEFAULT_LEASE,
+    Reviewer,
+    access_problems,
+    lease_access_problems,
+    wait_for_authorizer,
+)
 from tests.deploy.rendering import (
     GROUP,
     NAMESPACE,
-    NEVER_READ,
     OVERLAYS,
-    READ_VERBS,
     URLFROM_TARGETS,
     Grant,
     Obj,
+    as_served_by_kubernetes_1_20,
     needed,
     of_kind,
     render,
     settings_of,
     with_documented_components,
 )
-from tests.kubecluster import KubeApi, KubeCluster
+from tests.kubecluster import KubeCluster
 
 pytestmark = pytest.mark.cluster
 
 RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
-WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
 #: kinds whose API a 1.20 cluster without add-ons does not serve
 NOT_SERVED = {"HTTPRoute"}
 
@@ -60,7 +65,7 @@ def test_overlay_passes_server_side_dry_run(
     startpunkt_crds: KubeCluster, admin_kubectl: Kubectl, rendered: tuple[list[Obj], bool]
 ) -> None:
     objs, _ = rendered
-    objs = [o for o in objs if o["kind"] not in NOT_SERVED]
+    objs = as_served_by_kubernetes_1_20(o for o in objs if o["kind"] not in NOT_SERVED)
     # a dry run creates nothing, so the namespaces the objects go into must exist already
     for namespace in {o["metadata"].get("namespace") for o in objs} - {None}:
         ensure_namespace(startpunkt_crds.api, namespace)
@@ -104,34 +109,6 @@ def relocate(objs: list[Obj], suffix: str) -> tuple[list[Obj], dict[str, str]]:
     return result, moved
 
 
-class Reviewer:
-    """Asks the apiserver's authorizer what the startpunkt ServiceAccount may do."""
-
-    def __init__(self, api: KubeApi, namespace: str) -> None:
-        self.api = api
-        self.user = f"system:serviceaccount:{namespace}:startpunkt"
-        self.groups = ["system:serviceaccounts", f"system:serviceaccounts:{namespace}"]
-        self.groups.append("system:authenticated")
-
-    def allowed(self, verb: str, group: str, resource: str, namespace: str | None) -> bool:
-        attributes = {"verb": verb, "group": group, "resource": resource}
-        if namespace:
-            attributes["namespace"] = namespace
-        return self._review({"resourceAttributes": attributes})
-
-    def may_discover(self) -> bool:
-        return self._review({"nonResourceAttributes": {"verb": "get", "path": "/apis"}})
-
-    def _review(self, attributes: Obj) -> bool:
-        body = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SubjectAccessReview",
-            "spec": {"user": self.user, "groups": self.groups, **attributes},
-        }
-        review = self.api.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", body)
-        return bool(review["status"]["allowed"])
-
-
 @pytest.fixture
 def applied_rbac(
     startpunkt_crds: KubeCluster, rendered: tuple[list[Obj], bool]
@@ -142,6 +119,7 @@ def applied_rbac(
     for namespace in moved.values():
         api.create_namespace(namespace)
     api.apply(relocated)
+    wait_for_authorizer(Reviewer(api, moved[NAMESPACE]), relocated)
     try:
         yield objs, moved, components
     finally:  # namespaces stay (no namespace controller); cluster-scoped objects need not
@@ -163,37 +141,17 @@ def test_service_account_may_read_exactly_what_startpunkt_watches(
     def scope(namespace: str | None) -> str | None:
         return moved[namespace] if namespace else None
 
-    problems = []
-    for namespace, reads in plan.items():
-        where = scope(namespace)
-        for group, resource in sorted(reads | extra):
-            problems += [
-                f"cannot {verb} {group}/{resource} in {where or 'all namespaces'}"
-                for verb in sorted(READ_VERBS)
-                if not review.allowed(verb, group, resource, where)
-            ]
-            problems += [
-                f"may {verb} {group}/{resource} in {where or 'all namespaces'}"
-                for verb in WRITE_VERBS
-                if review.allowed(verb, group, resource, where)
-            ]
-        unneeded = [("", r) for r in sorted(NEVER_READ)] + [("", "pods"), ("apps", "deployments")]
-        if not components:
-            unneeded += sorted(URLFROM_TARGETS)
-        problems += [
-            f"may list {group}/{resource} in {where or 'all namespaces'}"
-            for group, resource in unneeded
-            if review.allowed("list", group, resource, where)
-        ]
+    assert access_problems(review, plan, scope, extra, moved[NAMESPACE]) == []
 
-    if None not in plan:  # namespaced: nothing at the cluster scope or elsewhere
-        for elsewhere in (None, moved[NAMESPACE]):
-            problems += [
-                f"may list {group}/{resource} in {elsewhere or 'all namespaces'}"
-                for group, resource in sorted(set().union(*plan.values()))
-                if review.allowed("list", group, resource, elsewhere)
-            ]
-    assert problems == []
+
+def test_service_account_may_hold_its_lease_and_nothing_more(
+    startpunkt_crds: KubeCluster, applied_rbac: tuple[list[Obj], dict[str, str], bool]
+) -> None:
+    """Leader election: the Lease `startpunkt` and the availability ConfigMap in Startpunkt's
+    own namespace; no other Lease, no ConfigMap write by another name, no Secret."""
+    _, moved, _ = applied_rbac
+    review = Reviewer(startpunkt_crds.api, moved[NAMESPACE])
+    assert lease_access_problems(review, moved[NAMESPACE], DEFAULT_LEASE) == []
 
 
 def test_service_account_token_lists_and_watches(

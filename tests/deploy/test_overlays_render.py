@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from startpunkt import cli, config
+from tests.deploy.grants import SOURCE_READER, component
 from tests.deploy.rendering import (
     COMPONENTS,
     DEPLOY,
@@ -129,6 +130,21 @@ def test_pod_meets_the_restricted_pod_security_standard(overlay: list[Obj]) -> N
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
+def test_two_replicas_a_disruption_budget_and_the_pod_identity(overlay: list[Obj]) -> None:
+    """Two replicas keep the page up through a drain, which evicts one at a time; each pod
+    knows its own name and namespace (downward API), the identity it holds the Lease with."""
+    deployment = one(overlay, "Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    budget = one(overlay, "PodDisruptionBudget")
+    assert budget["metadata"]["namespace"] == NAMESPACE
+    assert budget["spec"]["maxUnavailable"] == 1
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert budget["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    env = {e["name"]: e.get("valueFrom") for e in container(overlay)["env"]}
+    assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+
+
 def test_image_tag_is_the_project_version(overlay: list[Obj]) -> None:
     version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
     assert container(overlay)["image"] == f"ghcr.io/startpunkt-py/startpunkt:{version}"
@@ -154,8 +170,9 @@ def test_documented_components_switch_on_in_each_overlay(overlay_dir: Path, tmp_
         assert exposed["metadata"]["namespace"] == NAMESPACE
 
     roles = of_kind(objs, "Role", "ClusterRole")
-    assert roles
-    for role in roles:
+    readers = [r for r in roles if component(r) == SOURCE_READER]
+    assert readers
+    for role in readers:
         added = role["rules"][-1]
         assert added["apiGroups"] == [""]
         assert set(added["resources"]) == {"configmaps", "services"}

@@ -1,7 +1,8 @@
 """The RBAC in each overlay lets Startpunkt read exactly what its own configuration makes it
 list and watch (taken from the runtime's watch plan), in the scope it reads it, and nothing
 else: no wildcards, no Secrets, Nodes or Namespaces, and no write but `patch` on the status of
-Startpunkt's own objects."""
+Startpunkt's own objects. Apart from those source-reading roles there is one Role for leader
+election, in Startpunkt's own namespace: its Lease and the availability ConfigMap, by name."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.deploy.grants import (
+    DEFAULT_LEASE,
+    SOURCE_READER,
+    component,
+    leader_election_problems,
+    role_components_problems,
+    source_reader_problems,
+)
 from tests.deploy.rendering import (
     DEPLOY,
     NAMESPACE,
@@ -55,7 +64,7 @@ def bindings_to_startpunkt(objs: list[Obj], kind: str) -> list[Obj]:
 
 
 def test_only_read_verbs_on_named_resources(rendered: list[Obj]) -> None:
-    roles = of_kind(rendered, "Role", "ClusterRole")
+    roles = [r for r in of_kind(rendered, "Role", "ClusterRole") if component(r) == SOURCE_READER]
     assert roles
     for role in roles:
         triples = set(rules(role))
@@ -67,11 +76,33 @@ def test_only_read_verbs_on_named_resources(rendered: list[Obj]) -> None:
         assert all(not rule.get("resourceNames") for rule in role["rules"])
 
 
+def test_every_role_is_a_source_reader_or_leader_election(rendered: list[Obj]) -> None:
+    assert role_components_problems(rendered) == []
+
+
+def test_source_readers_grant_exactly_the_watch_plan(
+    request: pytest.FixtureRequest, rendered: list[Obj]
+) -> None:
+    """The same check as for the Helm chart's renderings (tests/deploy/grants.py)."""
+    _, what = request.node.callspec.params["rendered"]
+    extra = URLFROM_TARGETS if isinstance(what, tuple) else set()
+    assert source_reader_problems(rendered, (NAMESPACE, "startpunkt"), extra) == []
+
+
+def test_leader_election_role_grants_its_lease_and_availability_only(rendered: list[Obj]) -> None:
+    """Separate from the source readers: the only Role with resourceNames and with writes
+    other than status, confined to Startpunkt's own namespace."""
+    assert leader_election_problems(rendered, (NAMESPACE, "startpunkt"), DEFAULT_LEASE) == []
+
+
 def test_cluster_wide_grants_every_planned_read_across_namespaces() -> None:
     objs = render(DEPLOY / "overlays" / "cluster-wide")
     plan = needed(settings_of(objs))
     assert set(plan) == {None}, "namespaceSelector.any: true reads at the cluster scope"
-    assert of_kind(objs, "Role", "RoleBinding") == []
+    readers = [
+        o for o in of_kind(objs, "Role", "RoleBinding") if o["metadata"]["name"] == "startpunkt"
+    ]
+    assert readers == [], "namespaced roles besides the leader-election Role"
 
     role = one(objs, "ClusterRole")
     (binding,) = bindings_to_startpunkt(objs, "ClusterRoleBinding")
@@ -90,8 +121,16 @@ def test_namespaced_grants_each_listed_namespace_and_nothing_cluster_wide() -> N
     assert set(plan) == set(settings.namespace_selector.match_names) == {"apps", "media"}
     assert of_kind(objs, "ClusterRole", "ClusterRoleBinding") == []
 
-    roles = {r["metadata"]["namespace"]: r for r in of_kind(objs, "Role")}
-    bindings = {b["metadata"]["namespace"]: b for b in bindings_to_startpunkt(objs, "RoleBinding")}
+    roles = {
+        r["metadata"]["namespace"]: r
+        for r in of_kind(objs, "Role")
+        if component(r) == SOURCE_READER
+    }
+    bindings = {
+        b["metadata"]["namespace"]: b
+        for b in bindings_to_startpunkt(objs, "RoleBinding")
+        if b["roleRef"]["name"] == "startpunkt"
+    }
     assert set(roles) == set(bindings) == set(plan)
     for namespace, reads in plan.items():
         role = roles[namespace]
@@ -105,16 +144,16 @@ def test_namespaced_grants_each_listed_namespace_and_nothing_cluster_wide() -> N
 
 @pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.name)
 def test_urlfrom_component_adds_configmaps_and_services_only(overlay: Path, tmp_path: Path) -> None:
-    plain = {
-        (r["kind"], r["metadata"].get("namespace")): granted(r)
-        for r in of_kind(render(overlay), "Role", "ClusterRole")
-    }
-    extended = {
-        (r["kind"], r["metadata"].get("namespace")): granted(r)
-        for r in of_kind(
-            render(with_documented_components(overlay, tmp_path)), "Role", "ClusterRole"
-        )
-    }
+    def readers(objs: list[Obj]) -> dict[tuple[str, str | None], set[tuple[str, str]]]:
+        return {
+            (r["kind"], r["metadata"].get("namespace")): granted(r)
+            for r in of_kind(objs, "Role", "ClusterRole")
+            if component(r) == SOURCE_READER
+        }
+
+    plain = readers(render(overlay))
+    extended = readers(render(with_documented_components(overlay, tmp_path)))
+    assert plain
     assert plain.keys() == extended.keys()
     for key, reads in plain.items():
         assert extended[key] == reads | URLFROM_TARGETS

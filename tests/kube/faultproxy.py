@@ -1,6 +1,7 @@
 """A loopback proxy in front of the real kube-apiserver that injects the faults the server
-cannot produce on demand: 429 and 500 answers, a stream cut in the middle, a stream that goes
-silent without closing. Everything else is forwarded untouched."""
+cannot produce on demand: 429, 500 and 403 answers, a stream cut in the middle, a stream that
+goes silent without closing, a continue token that has expired. Everything else is forwarded
+untouched."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ class Faults:
     cut_watch_after: int | None = None  # forward this many events, then drop the connection
     stall_watch_after: int | None = None  # forward this many events, then go silent
     requests: list[tuple[float, str, bool]] = field(default_factory=list)  # (time, path, watch)
+    # answer this many LIST pages that carry a continue token with 410 Expired
+    expire_continue: int = 0
+    # (path, query parameters) of every request that is not a watch
+    gets: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
 class FaultProxy:
@@ -76,6 +81,15 @@ class FaultProxy:
             status, headers = self.faults.watch_answers.pop(0)
             body = b'{"kind":"Status","apiVersion":"v1","status":"Failure","code":%d}' % status
             return Response(body, status, headers, media_type="application/json")
+        if not watch:
+            self.faults.gets.append((request.url.path, dict(request.query_params)))
+        if not watch and "continue" in request.query_params and self.faults.expire_continue:
+            self.faults.expire_continue -= 1
+            body = (
+                b'{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Expired",'
+                b'"message":"The provided continue parameter is too old","code":410}'
+            )
+            return Response(body, 410, media_type="application/json")
         upstream = self._client.build_request(
             "GET", request.url.path, params=list(request.query_params.multi_items())
         )

@@ -73,9 +73,9 @@ def test_inline_client_certificates_are_written_to_private_files(tmp_path: Path)
     assert Path(key).stat().st_mode & 0o077 == 0
 
 
-def test_exec_plugins_are_refused_with_a_reason(tmp_path: Path) -> None:
-    path = kubeconfig(tmp_path / "config", exec={"command": "aws"})
-    with pytest.raises(ConnectionConfigError, match="exec or auth-provider plugin"):
+def test_legacy_auth_providers_are_refused_naming_the_exec_plugin_to_use(tmp_path: Path) -> None:
+    path = kubeconfig(tmp_path / "config", **{"auth-provider": {"name": "gcp"}})
+    with pytest.raises(ConnectionConfigError, match=r"'gcp' auth-provider.*gke-gcloud-auth-plugin"):
         discover(str(path), environ={})
 
 

@@ -4,7 +4,7 @@ Outcome expected for it.
 
 Case keys: `id`, `source` (a Source name), `object`, optional `settings` (camelCase, as in the
 YAML config file), `lookup` (objects, matched on API group, kind, namespace and name),
-`lookup_raises`, and `expect`:
+`lookup_raises`, `substitutions` (Homepage's {{HOMEPAGE_*}} values), and `expect`:
 - `verdict`; `reason` (a substring; a shown object must have none);
 - `notes`: substrings, one per note, in order (absent means no notes at all);
 - `depends_on`: the exact references, as `str(Reference)` (absent means none);
@@ -94,7 +94,7 @@ def _check_item(item: Item, expected: Mapping[str, Any]) -> None:
 def test_object_maps_to_expected_outcome(case: dict[str, Any]) -> None:
     source = source_named(case["source"])
     settings = Settings.model_validate(case.get("settings") or {})
-    ctx = MappingContext(settings, _lookup(case))
+    ctx = MappingContext(settings, _lookup(case), case.get("substitutions") or {})
     expect = case["expect"]
 
     outcome = map_object(source, case["object"], ctx)

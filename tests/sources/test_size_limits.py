@@ -65,10 +65,14 @@ def test_huge_icon_is_dropped_with_a_note() -> None:
     assert outcome.notes == ("spec.icon is longer than 2048 characters; icon dropped",)
 
 
-def test_location_beyond_a_billion_is_rejected() -> None:
+def test_location_beyond_a_billion_sorts_at_the_default_place_with_a_note() -> None:
     outcome = _map(_app(location=10**12))
-    assert outcome.verdict is Verdict.REJECTED
-    assert outcome.reason == "spec.location: 1000000000000 is out of range (at most 1000000000)"
+    assert outcome.verdict is Verdict.SHOWN
+    assert outcome.items[0].location == 1000
+    assert outcome.notes == (
+        "spec.location: 1000000000000 is out of range (at most 1000000000); "
+        "sorted at the default place",
+    )
 
 
 def test_more_than_32_tags_are_capped_with_a_note() -> None:
@@ -89,7 +93,7 @@ def test_overlong_tag_is_dropped() -> None:
 
 
 def test_a_bad_object_does_not_affect_the_next_one() -> None:
-    bad = _map(_app(location="first"))
+    bad = _map(_app(url="javascript:alert(1)", location="first"))
     good = _map(_app(location=5))
     assert bad.verdict is Verdict.REJECTED
     assert good.verdict is Verdict.SHOWN

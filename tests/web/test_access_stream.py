@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from startpunkt.model import Availability, State
-from startpunkt.web import stream
+from startpunkt.events import Batch
 from tests.web.accessdata import (
     APP_SOURCE,
     BOOKMARK_SOURCE,
@@ -205,5 +205,5 @@ async def test_each_change_is_encoded_once_per_audience_not_per_client(site: Sit
 
 
 def encodings() -> int:
-    """Events turned into wire bytes so far (each distinct event is framed once and shared)."""
-    return stream.frame.cache_info().misses
+    """Batches of events turned into wire bytes so far, process-wide."""
+    return Batch.built

@@ -21,7 +21,7 @@ import itertools
 import logging
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NoReturn
 
 import httpx
@@ -97,26 +97,34 @@ class Checker:
         self._store = store
         self._transport = transport
         self._metrics = Metrics(store, registry)
+        self._order = itertools.count()
+        self._wake = asyncio.Event()
+        self._start_over()
+
+    def _start_over(self) -> None:
+        """An empty schedule: every target the store has is due at once."""
         self._known: set[ProbeTarget] = set()
         self._due: dict[ProbeTarget, float] = {}  # loop time; absent while in flight
         self._queue: list[tuple[float, int, ProbeTarget]] = []  # heap; stale entries skipped
-        self._order = itertools.count()
         self._inflight: dict[ProbeTarget, asyncio.Task[None]] = {}
         self._failures: dict[ProbeTarget, int] = {}
         self._last: dict[ProbeTarget, _Last] = {}
         self._services: dict[ProbeTarget, frozenset[str]] = {}
         self._slices: dict[str, list[KubeObject]] = {}  # by "namespace/service"
-        self._wake = asyncio.Event()
         self._targets_stale = True
         self._services_stale = True
         self._readiness_stale = True
         self._readiness_due = 0.0
 
     async def run(self) -> None:
-        """Probes until cancelled; never returns (a returning task would freeze the page)."""
+        """Probes until cancelled; never returns (a returning task would freeze the page).
+
+        Cancelling stops every probe in flight; running again starts from an empty schedule
+        (a replica that leads again after following), with the store's availability kept."""
         if not self._settings.enabled:
             log.info("availability checking is disabled")
             await asyncio.Event().wait()
+        self._start_over()
         tls = tls_context(self._settings)
         unsubscribe = self._store.subscribe(self._on_notice)
         try:
@@ -226,7 +234,17 @@ class Checker:
         else:
             self._failures.pop(target, None)
         backoff = self._settings.backoff
-        self._enqueue(target, started + retry_delay(failures, self._settings.interval, backoff))
+        delay = retry_delay(failures, self._settings.interval, backoff)
+        self._enqueue(target, started + delay)
+        if failures and failures == self._settings.max_retries:
+            log.warning(
+                "%s has failed %d checks in a row (availability.maxRetries): %s; "
+                "checking it every %.0f s until it answers",
+                redact(target.url),
+                failures,
+                result.error or f"HTTP {result.status_code}",
+                delay,
+            )
         self._metrics.observe(target, result)
         last = self._last.get(target)
         self._last[target] = _Last(result, time.time(), last.state if last else State.UNKNOWN)
@@ -250,6 +268,9 @@ class Checker:
             last.state = availability.state
         elif not fresh:
             return  # a readiness pass that changed nothing: the stored value is current
+        if not self._settings.publish_details:
+            # the store feeds the API, the stream and the page: the state only, by default
+            availability = replace(availability, status_code=None, latency_ms=None, error=None)
         self._store.set_availability(target, availability)
 
     # -- readiness -------------------------------------------------------------------------

@@ -1,15 +1,15 @@
-"""A small asynchronous Kubernetes API client: JSON GETs, watch streams and API discovery.
+"""A small asynchronous Kubernetes API client: JSON GETs, merge patches and watch streams.
 
-Everything Startpunkt does against the API is read-only, so this is all it needs. Errors keep
-the fields callers branch on (status, reason, Retry-After) and never carry response bodies
-beyond the API server's own short message.
+Startpunkt mostly reads; it writes only its own objects' `.status`, its Lease and the
+availability it publishes for other replicas. Errors keep the fields callers branch on (status,
+reason, Retry-After) and never carry response bodies beyond the API server's own short message.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -24,6 +24,41 @@ JSONObject = dict[str, Any]
 
 # Transport failures worth trying again: refused connections, resets, dead streams, timeouts.
 TRANSIENT = (httpx.TransportError, httpx.StreamError, TimeoutError)
+
+# Nesting kept from API objects. The API server accepts custom resources nested 10,000 deep
+# where a schema preserves unknown fields (Istio's, for one), beyond what Python's parser and
+# every recursive comparison after it can take; Startpunkt reads nothing that deep.
+MAX_DEPTH = 100
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def loads(data: str | bytes) -> Any:
+    """JSON, with values nested deeper than MAX_DEPTH replaced by null."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        text = data.decode() if isinstance(data, bytes) else data
+        return json.loads(_pruned(text))
+
+
+def _pruned(text: str) -> str:
+    """`text` with every array or object that starts deeper than MAX_DEPTH cut to `null`;
+    strings are skipped whole, so brackets inside them do not count. Iterative and linear."""
+    parts: list[str] = []
+    depth, cut_from, kept_to = 0, -1, 0
+    for token in _TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth == MAX_DEPTH + 1 and cut_from < 0:
+                cut_from = token.start()
+        elif char in "]}":
+            if depth == MAX_DEPTH + 1 and cut_from >= 0:
+                parts += [text[kept_to:cut_from], "null"]
+                kept_to, cut_from = token.end(), -1
+            depth -= 1
+    parts.append(text[kept_to:])
+    return "".join(parts)
 
 
 class ApiError(Exception):
@@ -52,7 +87,7 @@ class ApiError(Exception):
 
 async def _error(response: httpx.Response) -> ApiError:
     try:
-        body = json.loads(await response.aread())
+        body = loads(await response.aread())
     except (ValueError, httpx.HTTPError):
         body = {}
     retry_after: float | None = None
@@ -80,22 +115,49 @@ class Api:
         response = await self._client.get(path, params=params)
         if response.status_code >= 400:
             raise await _error(response)
-        body = response.json()
+        body = loads(response.content)
         if not isinstance(body, dict):
             raise ApiError(502, "BadResponse", f"GET {path} did not return a JSON object")
         return body
 
-    async def patch(self, path: str, body: Mapping[str, Any]) -> JSONObject:
+    async def patch(
+        self, path: str, body: Mapping[str, Any], field_manager: str | None = None
+    ) -> JSONObject:
         """A JSON merge patch (only what is given changes; `None` removes a field)."""
+        return await self._send("PATCH", path, body, "application/merge-patch+json", field_manager)
+
+    async def create(
+        self, path: str, body: Mapping[str, Any], field_manager: str | None = None
+    ) -> JSONObject:
+        """POST to a collection; 409 AlreadyExists when the name is taken."""
+        return await self._send("POST", path, body, "application/json", field_manager)
+
+    async def replace(
+        self, path: str, body: Mapping[str, Any], field_manager: str | None = None
+    ) -> JSONObject:
+        """PUT of a whole object; with `metadata.resourceVersion` set, 409 Conflict when
+        someone else changed it since (optimistic concurrency)."""
+        return await self._send("PUT", path, body, "application/json", field_manager)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any],
+        content_type: str,
+        field_manager: str | None,
+    ) -> JSONObject:
         self.requests += 1
-        response = await self._client.patch(
+        response = await self._client.request(
+            method,
             path,
-            content=json.dumps(body),
-            headers={"Content-Type": "application/merge-patch+json"},
+            content=json.dumps(body, separators=(",", ":")),
+            headers={"Content-Type": content_type},
+            params={"fieldManager": field_manager} if field_manager else None,
         )
         if response.status_code >= 400:
             raise await _error(response)
-        result = response.json()
+        result = loads(response.content)
         return result if isinstance(result, dict) else {}
 
     async def watch(
@@ -121,7 +183,7 @@ class Api:
                 if not line.strip():
                     continue
                 try:
-                    event = json.loads(line)
+                    event = loads(line)
                 except ValueError as e:
                     raise ApiError(502, "BadResponse", "malformed watch event") from e
                 if isinstance(event, dict):
@@ -133,61 +195,3 @@ def collection_path(kind: ResourceKind, namespace: str | None) -> str:
     if namespace and kind.namespaced:
         return f"{base}/namespaces/{namespace}/{kind.plural}"
     return f"{base}/{kind.plural}"
-
-
-class Discovery:
-    """Which versions and resources the API server serves; cached briefly.
-
-    Optional APIs (Istio, OpenShift, Gateway API) may be installed or removed at any time, so
-    answers expire and absent groups are asked again later.
-    """
-
-    def __init__(self, api: Api, ttl: float = 30.0) -> None:
-        self._api = api
-        self._ttl = ttl
-        self._cache: dict[str, tuple[float, list[JSONObject] | None]] = {}
-
-    def forget(self) -> None:
-        self._cache.clear()
-
-    async def _resources(self, group_version: str) -> list[JSONObject] | None:
-        cached = self._cache.get(group_version)
-        if cached and time.monotonic() - cached[0] < self._ttl:
-            return cached[1]
-        path = f"/apis/{group_version}" if "/" in group_version else f"/api/{group_version}"
-        try:
-            body = await self._api.get(path)
-            resources = [r for r in body.get("resources") or () if isinstance(r, dict)]
-        except ApiError as e:
-            if e.status not in (404, 503):
-                raise
-            resources = None  # not served (503: an aggregated API that is down)
-        self._cache[group_version] = (time.monotonic(), resources)
-        return resources
-
-    async def resolve(self, candidates: tuple[ResourceKind, ...]) -> ResourceKind | None:
-        """The first candidate the server serves (by group, version and plural), or None."""
-        for kind in candidates:
-            resources = await self._resources(kind.api_version)
-            if resources is None:
-                continue
-            for resource in resources:
-                if resource.get("name") == kind.plural:
-                    return kind
-        return None
-
-    async def find_kind(self, api_version: str, kind: str) -> ResourceKind | None:
-        """Kind -> resource by asking the server (no `kind + "s"` guessing)."""
-        resources = await self._resources(api_version)
-        for resource in resources or ():
-            if resource.get("kind") == kind and "/" not in str(resource.get("name", "")):
-                group, _, version = api_version.rpartition("/")
-                return ResourceKind(
-                    group=group,
-                    version=version,
-                    plural=str(resource["name"]),
-                    kind=kind,
-                    label=kind,
-                    namespaced=bool(resource.get("namespaced", True)),
-                )
-        return None

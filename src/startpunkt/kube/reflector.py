@@ -8,7 +8,11 @@ The loop, and why each step is there:
   after a backoff with full jitter, without listing again and without duplicates;
 - 410 Gone (history compacted) lists again and diffs against the store, so objects deleted
   during the gap are reported as deleted;
-- 403 is logged once, naming the missing permission, and retried slowly;
+- 403 is first retried with the normal backoff (a restarting API server answers 403 for a
+  moment while its RBAC caches fill); only after a few in a row is the source called forbidden,
+  logged once naming the missing permission, and retried slowly;
+- a continue token that expires while a LIST is paged starts the listing over once, then lists
+  in one request, as client-go does, so constant compaction cannot keep it from finishing;
 - an API that is not installed (Istio, OpenShift, Gateway API) is checked again periodically,
   so installing it later starts the watch without a restart.
 """
@@ -26,11 +30,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from startpunkt.config import Watch as WatchSettings
-from startpunkt.kube.api import TRANSIENT, Api, ApiError, Discovery, JSONObject, collection_path
+from startpunkt.kube.api import TRANSIENT, Api, ApiError, JSONObject, collection_path
+from startpunkt.kube.discovery import Discovery
 from startpunkt.model import ResourceKind
 from startpunkt.store import Store
 
 log = logging.getLogger(__name__)
+
+# 403s in a row retried with the normal backoff before a source is called forbidden
+FORBIDDEN_TRIES = 5
+# listings started over after an expired continue token before one unpaginated LIST
+CONTINUE_RESTARTS = 1
 
 
 class ReflectorState(enum.StrEnum):
@@ -124,6 +134,7 @@ class Reflector:
         self._kind: ResourceKind | None = None
         self._version: str | None = None  # where the next watch resumes; None: list first
         self._verb = "list"  # what the current request does, for permission errors
+        self._forbidden_in_a_row = 0
 
     @property
     def name(self) -> str:
@@ -137,7 +148,7 @@ class Reflector:
             try:
                 kind = await self._discover()
                 if kind is None:
-                    await asyncio.sleep(self._settings.absent_recheck)
+                    await self._discovery.next_check()  # one shared read for every absent API
                     continue
                 if self._version is None:
                     await self._list(kind)
@@ -189,7 +200,6 @@ class Reflector:
                     self._settings.absent_recheck,
                 )
             status.state = ReflectorState.ABSENT
-            self._discovery.forget()
             # an API that disappeared takes its objects with it
             self._store.replace(status.source, [], status.namespace)
             return None
@@ -208,14 +218,23 @@ class Reflector:
         path = collection_path(kind, self.status.namespace)
         items: list[JSONObject] = []
         token: str | None = None
+        restarts = 0
         while True:
-            params = self._params(limit=self._settings.page_size)
+            paged = restarts <= CONTINUE_RESTARTS
+            params = self._params(limit=self._settings.page_size) if paged else self._params()
             if token:
                 params["continue"] = token
             try:
                 page = await self._api.get(path, params)
             except ApiError as e:
                 if e.gone and token:  # the continue token expired: start the listing over
+                    restarts += 1
+                    log.info(
+                        "The listing of %s in %s expired before its last page; listing again%s",
+                        self.status.label,
+                        self.status.scope,
+                        "" if restarts <= CONTINUE_RESTARTS else " in one request",
+                    )
                     items, token = [], None
                     continue
                 e.message = e.message or f"list {kind.resource}"
@@ -227,7 +246,7 @@ class Reflector:
                     item.setdefault("kind", kind.kind)
                     items.append(item)
             meta = page.get("metadata") or {}
-            token = meta.get("continue") or None
+            token = (meta.get("continue") or None) if paged else None
             if not token:
                 version = str(meta.get("resourceVersion") or "")
                 break
@@ -273,6 +292,7 @@ class Reflector:
         status.state = ReflectorState.SYNCED
         status.last_error = None
         self._backoff.reset()
+        self._forbidden_in_a_row = 0
 
     def _handle(self, event: JSONObject) -> None:
         status = self.status
@@ -304,6 +324,14 @@ class Reflector:
             self._expired()
             return
         if error.status == 403:
+            self._forbidden_in_a_row += 1
+            if (
+                self._forbidden_in_a_row <= FORBIDDEN_TRIES
+                and status.state is not ReflectorState.FORBIDDEN
+            ):
+                # perhaps an API server that is starting and has not read its RBAC rules yet
+                await self._reconnect(f"{error} (trying again; the API server may be starting)")
+                return
             if status.state is not ReflectorState.FORBIDDEN:
                 log.error(
                     "Forbidden: cannot %s %s in %s. Grant get, list and watch on %s "

@@ -42,7 +42,9 @@ def _shown(outcome: Outcome | None) -> dict[str, str]:
     if outcome is None:
         return _condition("Shown", "Unknown", "NotMapped", "not read yet")
     if outcome.verdict is Verdict.SHOWN:
-        return _condition("Shown", "True", "Shown", "on the start page")
+        # notes say what was overridden on the way, e.g. a refused urlFrom and the fallback URL
+        notes = "".join(f"; {note}" for note in outcome.notes)
+        return _condition("Shown", "True", "Shown", f"on the start page{notes}")
     reason = "Rejected" if outcome.verdict is Verdict.REJECTED else "Hidden"
     return _condition("Shown", "False", reason, outcome.reason or "")
 
@@ -119,8 +121,11 @@ def _comparable(status: Mapping[str, Any] | None) -> Any:
 
 
 class StatusReporter:
-    def __init__(self, api: Api, store: Store, settings: Settings) -> None:
+    def __init__(
+        self, api: Api, store: Store, settings: Settings, field_manager: str | None = None
+    ) -> None:
         self._api = api
+        self._manager = field_manager
         self._store = store
         self._refresh = settings.status.refresh
         self._dirty = asyncio.Event()
@@ -134,6 +139,10 @@ class StatusReporter:
             self._dirty.set()
 
     async def run(self) -> None:
+        """Writes until cancelled. Running again (a replica that leads again) compares with
+        the objects as they are now, since another replica may have written meanwhile."""
+        self._written.clear()
+        self._dirty.set()
         while True:
             try:
                 async with asyncio.timeout(self._refresh or None):
@@ -195,7 +204,7 @@ class StatusReporter:
         path = f"/apis/{GROUP_VERSION}/namespaces/{namespace}/{plural}/{name}/status"
         log.debug("Writing the status of %s %s/%s: %s", plural, namespace, name, desired)
         try:
-            await self._api.patch(path, {"status": desired})
+            await self._api.patch(path, {"status": desired}, field_manager=self._manager)
         except TRANSIENT as e:
             # the reflectors report connection trouble; this write is simply tried again
             log.debug("Status of %s %s/%s not written: %r", plural, namespace, name, e)

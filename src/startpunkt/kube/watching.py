@@ -11,7 +11,8 @@ from typing import Any
 
 from startpunkt.aio import forever
 from startpunkt.config import Settings
-from startpunkt.kube.api import Api, Discovery
+from startpunkt.kube.api import Api
+from startpunkt.kube.discovery import Discovery
 from startpunkt.kube.reflector import Reflector, ReflectorState
 from startpunkt.model import Reference, ResourceKind
 from startpunkt.sources import (
@@ -152,10 +153,11 @@ class Watchers:
         log.info("Kubernetes resource watchers stopped")
 
     def ready(self) -> bool:
-        """Every source has been listed once, or its API is absent."""
-        return all(
-            r.status.synced_once or r.status.state is ReflectorState.ABSENT for r in self.reflectors
-        )
+        """Every source has been listed once, or its API is absent, or it is forbidden. A
+        forbidden source is reported in /api/sources and the metrics; holding readiness for it
+        would take every other source off the page with it."""
+        settled = (ReflectorState.ABSENT, ReflectorState.FORBIDDEN)
+        return all(r.status.synced_once or r.status.state in settled for r in self.reflectors)
 
     def statuses(self) -> list[Any]:
         return [r.status for r in self.reflectors] + [

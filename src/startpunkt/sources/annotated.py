@@ -72,6 +72,9 @@ def map_annotated(
         enable, where = ann.enabled(None, meta.annotations, trace)
         filtered = prefilter(obj, meta, ctx) if prefilter else None
         filtered = filtered or enable_filter(enable, where, switch.only_annotated)
+        filtered = filtered or ann.instance_filter(
+            meta.annotations, where, ctx.settings.homepage.instance_name
+        )
 
         def build() -> tuple[Item, str | None]:
             spec = section(obj, "spec")
@@ -87,12 +90,13 @@ def map_annotated(
                 trace=trace,
                 enabled=enable is True or (enable is None and not switch.only_annotated),
                 backend_services=backends(spec, meta.namespace),
+                health_hosts=ctx.settings.availability.health_url_hosts,
             )
             return app, missing
 
         return conclude(meta.ref, trace, filtered, build)
 
-    return guarded(kind, obj, run)
+    return guarded(kind, obj, run, ctx)
 
 
 def _url(

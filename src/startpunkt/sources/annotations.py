@@ -34,13 +34,17 @@ Forecastle keys start with `forecastle.stakater.com/`, Homepage keys with `getho
 
 Values and defaults:
 - name: default the object's name. group: default the namespace.
-- url: default derived from the object (below). icon: an icon name (`mdi:home`) or an image URL.
+- url: default derived from the object (below). icon: an icon name (`mdi:home`, `si:github`,
+  Homepage's `mdi-home`, `mdi-home-#f0d453`, `si-github`, or a dashboard-icons name such as
+  `grafana.png` when `web.icons.dashboardIconsUrl` is set) or an image URL.
 - targetBlank: default false. location: a whole number, ascending; absent or 0 means 1000
-  (Homepage's `weight` is read the same way). A value that is not a number rejects the object.
+  (Homepage's `weight` is read the same way). A value that is not a whole number keeps the
+  object at 1000, with a note in diagnostics.
 - enable: not set by default (see below). tags: comma-separated, e.g. `admin,dev`.
 - protocol: `http` or `https`. port: 1-65535; anything else is ignored with a note.
 - rootPath: appended to the URL. healthUrl: the URL the availability check probes, absolute or
-  a path on the app's URL (default: the app's URL).
+  a path on the app's URL (default: the app's URL); on the app's own host unless
+  `availability.healthUrlHosts` lists another (else it is ignored with a note).
 - probe: `false`/`off` turns availability checks off for this app.
 - acceptedStatusCodes: e.g. `200-299,401` (default: the global setting).
 - probeTimeout: `5`, `5s` or `500ms` (default: the global setting).
@@ -48,6 +52,17 @@ Values and defaults:
 **Showing and hiding.** An explicit `enable: "false"` (in whichever dialect wins) always hides the
 object. With `onlyAnnotated: true` (the default for every annotated kind) an object is shown only
 when its winning enable key is true. Booleans accept true/false, yes/no, on/off and 1/0.
+
+**Homepage instances and placeholders.** An object that names Homepage instances
+(`gethomepage.dev/instance: public`, or keys `gethomepage.dev/instance.<name>`, whatever their
+value) is shown only when `homepage.instanceName` in the configuration is one of them, and
+`gethomepage.dev/instance.<name>.<field>` then replaces `gethomepage.dev/<field>`; an object that
+names none is shown everywhere. This applies when Homepage's keys decide: an enable key of
+another dialect that wins shows the object regardless. In `gethomepage.dev/*` values,
+`{{HOMEPAGE_VAR_NAME}}` is replaced by the environment variable HOMEPAGE_VAR_NAME of
+Startpunkt's container and `{{HOMEPAGE_FILE_NAME}}` by the contents of the file that
+HOMEPAGE_FILE_NAME names (a mounted Secret, say), both read once at start-up, so a token need
+not be written into the annotation. A placeholder without a value stays as written, with a note.
 
 **URLs.** The `url` annotation replaces the derived URL completely; `protocol` and `port` then do
 not apply (they adjust derived URLs only), except that a URL written without a scheme
@@ -133,17 +148,68 @@ def _scalar(value: object) -> str | None:
     return None
 
 
+HOMEPAGE_INSTANCE = HOMEPAGE + "instance"
+PLACEHOLDER = re.compile(r"\{\{(HOMEPAGE_(?:VAR|FILE)_[A-Za-z0-9_]{1,100})\}\}")
+
+
 class Annotations:
-    """An object's annotations, read through the dialect table."""
+    """An object's annotations, read through the dialect table.
 
-    __slots__ = ("_values",)
+    Homepage's own rules are applied on the way in: with `instance` set (this Startpunkt's
+    homepage.instanceName), `gethomepage.dev/instance.<instance>.<field>` replaces
+    `gethomepage.dev/<field>`; `{{HOMEPAGE_VAR_X}}` and `{{HOMEPAGE_FILE_X}}` in `gethomepage.dev/*`
+    values are replaced from `substitutions` (resolved before mapping; a placeholder without a
+    value stays as written and is listed in `unresolved`).
+    """
 
-    def __init__(self, raw: object) -> None:
+    __slots__ = ("_values", "instances", "unresolved")
+
+    def __init__(
+        self,
+        raw: object,
+        substitutions: Mapping[str, str] | None = None,
+        instance: str = "",
+    ) -> None:
         self._values: dict[str, str] = {}
-        if isinstance(raw, Mapping):
-            for key, value in raw.items():
-                if isinstance(key, str) and (scalar := _scalar(value)) is not None:
-                    self._values[key] = scalar
+        self.instances: frozenset[str] = frozenset()  # the Homepage instances it names
+        self.unresolved: tuple[tuple[str, str], ...] = ()  # (key, placeholder)
+        if not isinstance(raw, Mapping):
+            return
+        instances: set[str] = set()
+        overrides: dict[str, str] = {}
+        for key, value in raw.items():
+            if not isinstance(key, str):
+                continue
+            if key.startswith(HOMEPAGE_INSTANCE + "."):
+                # `instance.<name>: ""` names an instance; `instance.<name>.<field>` too, and
+                # on that instance it replaces the field
+                name, _, field = key[len(HOMEPAGE_INSTANCE) + 1 :].partition(".")
+                if name:
+                    instances.add(name)
+                if field and name == instance and (scalar := _scalar(value)) is not None:
+                    overrides[HOMEPAGE + field] = scalar
+            elif (scalar := _scalar(value)) is not None:
+                self._values[key] = scalar
+        self._values.update(overrides)
+        self.instances = frozenset(instances)
+        if substitutions is not None:
+            self._substitute(substitutions)
+
+    def _substitute(self, values: Mapping[str, str]) -> None:
+        unresolved: list[tuple[str, str]] = []
+        for key, value in self._values.items():
+            if not key.startswith(HOMEPAGE) or "{{" not in value:
+                continue
+
+            def replace(match: re.Match[str], key: str = key) -> str:
+                name = match.group(1)
+                if name in values:
+                    return values[name]
+                unresolved.append((key, name))
+                return match.group(0)
+
+            self._values[key] = PLACEHOLDER.sub(replace, value).strip()
+        self.unresolved = tuple(unresolved)
 
     def get(self, key: str) -> str | None:
         return self._values.get(key)
@@ -170,6 +236,31 @@ def pick(
             return value, f"spec.{spec_key}"
     hit = annotations.first(field)
     return (hit[1], hit[0]) if hit else None
+
+
+def instance_filter(annotations: Annotations, enable_key: str, instance: str) -> str | None:
+    """Why Homepage's instance annotations keep this object off this instance, or None.
+
+    An object that names Homepage instances (`gethomepage.dev/instance: <name>`, or keys
+    `gethomepage.dev/instance.<name>[.<field>]`) is shown only on those; one that names none is
+    shown everywhere. It applies when Homepage's keys decide: an enable key of another dialect
+    that wins (`startpunkt.ullberg.us/enable`, say) shows the object regardless.
+    """
+    if enable_key and not enable_key.startswith(HOMEPAGE):
+        return None
+    named = set(annotations.instances)
+    if wanted := annotations.get(HOMEPAGE_INSTANCE):
+        named.add(wanted)
+    if not named or instance in named:
+        return None
+    listed = ", ".join(repr(n[:63]) for n in sorted(named)[:5])
+    this = f"this one is {instance!r}" if instance else "this one has no homepage.instanceName"
+    return f"meant for Homepage instance {listed} ({HOMEPAGE_INSTANCE}); {this}"
+
+
+def unresolved_notes(annotations: Annotations, trace: Trace) -> None:
+    for key, name in annotations.unresolved:
+        trace.note(f"{key}: {{{{{name}}}}} has no value (set {name} in Startpunkt's environment)")
 
 
 def enabled(

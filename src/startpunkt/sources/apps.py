@@ -7,10 +7,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from startpunkt.model import Application, Item, ObjectRef, Outcome, ProbeSettings, ResourceKind
+from startpunkt.model import (
+    DEFAULT_LOCATION,
+    Application,
+    Item,
+    ObjectRef,
+    Outcome,
+    ProbeSettings,
+    ResourceKind,
+)
 from startpunkt.sources import annotations as ann
-from startpunkt.sources import urls
+from startpunkt.sources import hosts, urls
 from startpunkt.sources.audiences import read_groups
+from startpunkt.sources.base import MappingContext
 from startpunkt.sources.fields import (
     INFO_LIMIT,
     NAME_LIMIT,
@@ -37,7 +46,7 @@ class Meta:
     owned: bool
 
 
-def read_meta(obj: object, kind: ResourceKind) -> Meta:
+def read_meta(obj: object, kind: ResourceKind, ctx: MappingContext | None = None) -> Meta:
     if not isinstance(obj, Mapping):
         raise Rejected("the object is not a JSON object")
     metadata = obj.get("metadata")
@@ -52,7 +61,11 @@ def read_meta(obj: object, kind: ResourceKind) -> Meta:
         ref=object_ref(obj, kind),
         namespace=namespace,
         name=name,
-        annotations=ann.Annotations(metadata.get("annotations")),
+        annotations=ann.Annotations(
+            metadata.get("annotations"),
+            ctx.substitutions if ctx else None,
+            ctx.settings.homepage.instance_name if ctx else "",
+        ),
         owned=has_owner_references(metadata),
     )
 
@@ -114,16 +127,24 @@ def read_display(meta: Meta, spec: Mapping[str, Any] | None, trace: Trace) -> Di
         icon_color=icon_color,
         info=info,
         target_blank=bool(blank and flag(blank[0], blank[1], trace)),
-        location=whole(*location) if location else whole(None, ""),
+        location=whole(*location, trace) if location else DEFAULT_LOCATION,
         root_path=root_path,
         tags=ann.tags(*tag_value, trace) if tag_value else (),
     )
 
 
 def read_probe(
-    meta: Meta, spec: Mapping[str, Any] | None, url: str | None, trace: Trace
+    meta: Meta,
+    spec: Mapping[str, Any] | None,
+    url: str | None,
+    trace: Trace,
+    health_hosts: tuple[str, ...] = (),
 ) -> ProbeSettings:
-    """Per-app availability settings; a bad value is ignored with a note, never fatal."""
+    """Per-app availability settings; a bad value is ignored with a note, never fatal.
+
+    A healthUrl on another host than the app's URL is refused unless `health_hosts`
+    (`availability.healthUrlHosts`) lists that host.
+    """
     a = meta.annotations
     enabled = True
     if found := ann.pick(spec, "probe", a, "probe"):
@@ -131,6 +152,13 @@ def read_probe(
     health: str | None = None
     if found := ann.pick(spec, "healthUrl", a, "healthUrl"):
         health = _health_url(found[0], found[1], url, trace)
+        if health is not None and not hosts.allowed(health, url, health_hosts):
+            trace.note(
+                f"{found[1]}: {hosts.host_of(health)} is not the app's own host; the app URL is "
+                "probed instead (availability.healthUrlHosts lists other hosts a health URL "
+                "may use)"
+            )
+            health = None
     accepted = None
     if found := ann.pick(spec, "acceptedStatusCodes", a, "acceptedStatusCodes"):
         accepted = ann.status_codes(found[0], found[1], trace)
@@ -176,6 +204,7 @@ def make_application(
     trace: Trace,
     enabled: bool,
     backend_services: tuple[str, ...] = (),
+    health_hosts: tuple[str, ...] = (),
 ) -> Application:
     if url is not None:
         url = urls.checked_length(urls.join(url, display.root_path), "url")
@@ -196,7 +225,7 @@ def make_application(
         root_path=display.root_path,
         tags=display.tags,
         has_owner_references=meta.owned,
-        probe=read_probe(meta, spec, url, trace),
+        probe=read_probe(meta, spec, url, trace, health_hosts),
         backend_services=tuple(sorted(set(backend_services))),
         groups=read_groups(meta.annotations, spec),
     )
@@ -224,10 +253,17 @@ def conclude(ref: ObjectRef, trace: Trace, filtered: str | None, build: Build) -
     return trace.finish(Outcome.shown(ref, item))
 
 
-def guarded(kind: ResourceKind, obj: object, run: Callable[[Meta, Trace], Outcome]) -> Outcome:
+def guarded(
+    kind: ResourceKind,
+    obj: object,
+    run: Callable[[Meta, Trace], Outcome],
+    ctx: MappingContext | None = None,
+) -> Outcome:
     """Reads the metadata, then runs the kind's mapping; a malformed header is a rejection."""
     try:
-        meta = read_meta(obj, kind)
+        meta = read_meta(obj, kind, ctx)
     except Rejected as e:
         return Outcome.rejected(object_ref(obj, kind), e.reason)
-    return run(meta, Trace())
+    trace = Trace()
+    ann.unresolved_notes(meta.annotations, trace)
+    return run(meta, trace)

@@ -6,7 +6,7 @@ the caller re-maps the object when they change."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from startpunkt.config import Settings
@@ -24,6 +24,8 @@ def _no_lookup(_: Reference) -> KubeObject | None:
 class MappingContext:
     settings: Settings
     lookup: Lookup = _no_lookup
+    # Homepage's {{HOMEPAGE_VAR_*}} and {{HOMEPAGE_FILE_*}} values, resolved before mapping
+    substitutions: Mapping[str, str] = field(default_factory=dict)
 
 
 Mapper = Callable[[KubeObject, MappingContext], Outcome]

@@ -117,8 +117,10 @@ def text(value: object, where: str, limit: int | None = NAME_LIMIT) -> str | Non
     return result or None
 
 
-def whole(value: object, where: str) -> int:
-    """A sort location: a whole number; 0 or absent means the default (1000)."""
+def whole(value: object, where: str, trace: Trace) -> int:
+    """A sort location: a whole number; 0 or absent means the default (1000). A malformed or
+    out-of-range one keeps the item, at the default position, with a note: a typo in a sort
+    order is no reason to hide an app (Homepage treats a bad `weight` the same way)."""
     if value is None:
         return DEFAULT_LOCATION
     number: int | None = None
@@ -133,9 +135,14 @@ def whole(value: object, where: str) -> int:
     elif isinstance(value, str) and not value.strip():
         return DEFAULT_LOCATION
     if number is None:
-        raise Rejected(f"{where}: {show(value)} is not a whole number")
+        trace.note(f"{where}: {show(value)} is not a whole number; sorted at the default place")
+        return DEFAULT_LOCATION
     if abs(number) > LOCATION_LIMIT:
-        raise Rejected(f"{where}: {number} is out of range (at most {LOCATION_LIMIT})")
+        trace.note(
+            f"{where}: {number} is out of range (at most {LOCATION_LIMIT}); "
+            "sorted at the default place"
+        )
+        return DEFAULT_LOCATION
     return number or DEFAULT_LOCATION
 
 

@@ -96,12 +96,13 @@ def crd_application(
                 spec=spec,
                 trace=trace,
                 enabled=enable is not False,
+                health_hosts=ctx.settings.availability.health_url_hosts,
             )
             return app, missing
 
         return conclude(meta.ref, trace, filtered, build)
 
-    return guarded(kind, obj, run)
+    return guarded(kind, obj, run, ctx)
 
 
 def crd_bookmark(
@@ -124,7 +125,7 @@ def crd_bookmark(
                 icon=urls.icon(text(spec.get("icon"), "spec.icon", None), "spec.icon", trace),
                 info=info_text(spec.get("info"), "spec.info", trace),
                 target_blank=flag(spec.get("targetBlank"), "spec.targetBlank", trace),
-                location=whole(spec.get("location"), "spec.location"),
+                location=whole(spec.get("location"), "spec.location", trace),
                 has_owner_references=meta.owned,
                 groups=read_groups(meta.annotations, spec),
             )
@@ -132,7 +133,7 @@ def crd_bookmark(
 
         return conclude(meta.ref, trace, None, build)
 
-    return guarded(kind, obj, run)
+    return guarded(kind, obj, run, ctx)
 
 
 def map_application(obj: KubeObject, ctx: MappingContext) -> Outcome:

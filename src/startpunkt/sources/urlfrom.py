@@ -3,6 +3,12 @@
 Only the Reference is built here; the runtime resolves kind -> resource through discovery (the
 original guessed `kind.lower() + "s"`, which breaks for Ingress and friends) and re-maps the
 Application when the referenced object changes, because it is listed in `depends_on`.
+
+A reference stays in the Application's own namespace unless `urlFrom.allowedNamespaces` lists
+the other one (`"*"`: any, cluster-scoped objects included). Otherwise whoever may create an
+Application in one namespace could publish, on an unauthenticated page, any value Startpunkt's
+service account can read elsewhere. A refused reference is not looked up or watched; it is a
+diagnostic, and spec.url is used if set.
 """
 
 from __future__ import annotations
@@ -77,6 +83,9 @@ def resolve(
     if missing:
         return None, f"{', '.join(missing)} not set"
     target = reference(url_from, namespace)
+    allowed = ctx.settings.url_from.allowed_namespaces
+    if not _may_read(target.namespace or "", namespace, allowed):
+        return None, _refused(target.namespace or "", namespace)
     trace.depend(target)  # even when the path is bad: fixing the target may be the user's fix
     steps = parse_property(str(url_from["property"]))
     if steps is None:
@@ -84,6 +93,9 @@ def resolve(
     found = lookup(ctx, target, trace)
     if found is None:
         return None, f"{target} not found"
+    found_in = _namespace_of(found)
+    if not _may_read(found_in, namespace, allowed):  # a cluster-scoped object, found instead
+        return None, _refused(found_in, namespace)
     value = extract(found, steps)
     if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value):
         return None, f"{url_from['property']} is not set to a value in {target}"
@@ -93,3 +105,21 @@ def resolve(
         return urls.absolute(url, "spec.urlFrom", ctx.settings.default_protocol), None
     except Rejected as e:
         return None, e.reason.removeprefix("spec.urlFrom: ")
+
+
+def _may_read(target: str, own: str, allowed: tuple[str, ...]) -> bool:
+    return target == own or "*" in allowed or (bool(target) and target in allowed)
+
+
+def _namespace_of(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata")
+    namespace = meta.get("namespace") if isinstance(meta, Mapping) else None
+    return namespace if isinstance(namespace, str) else ""
+
+
+def _refused(target: str, own: str) -> str:
+    where = f"namespace {target}" if target else "a cluster-scoped object"
+    return (
+        f"refers to {where}; an Application may read objects in its own namespace ({own}) "
+        "only, unless the configuration lists the other in urlFrom.allowedNamespaces"
+    )

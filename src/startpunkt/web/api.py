@@ -26,20 +26,22 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from startpunkt.model import Application, Outcome, Verdict
-from startpunkt.shapes import JSON, application, bookmark, grouped, matches_tags, tag_set
+from startpunkt.shapes import JSON, application, bookmark, grouped, matches_tags
 from startpunkt.store import Snapshot
 from startpunkt.web import openapi, translations
 from startpunkt.web.audiences import Views
 from startpunkt.web.caching import Encoded, SnapshotCache, conditional, encoded
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error, unknown_api_path
-from startpunkt.web.params import BadParameter, wanted_tags
+from startpunkt.web.params import BadParameter, choices, quoted, wanted_tags
+from startpunkt.web.probes import public_status
 
 LANGUAGE_FORMAT = r"^[a-z]{2}(-[A-Z]{2})?$"
 LANGUAGE = re.compile(r"[a-z]{2}(-[A-Z]{2})?")  # used with fullmatch: `$` allows a final \n
 # a function endpoint with methods=None would answer GET only
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Endpoint = Callable[[Request], Awaitable[Response]]
+VERDICTS = frozenset(v.value for v in Verdict)
 
 
 def apps_document(snapshot: Snapshot, wanted: frozenset[str] | None) -> JSON:
@@ -125,8 +127,8 @@ class Api:
                 return conditional(request, encoded(shape, snapshot.revision, seen_by.tag))
         return error(
             404,
-            f"no application named {request.path_params['name']!r} "
-            f"in group {request.path_params['group']!r}",
+            f"no application named {quoted(request.path_params['name'])} "
+            f"in group {quoted(request.path_params['group'])}",
         )
 
     async def bookmarks(self, request: Request) -> Response:
@@ -140,12 +142,7 @@ class Api:
     async def diagnostics(self, request: Request) -> Response:
         if refused := self.views.operator_gate(request, "/api/diagnostics"):
             return refused
-        verdicts = {v.value for v in Verdict}
-        wanted = set(tag_set(request.query_params.get("verdict")))
-        if unknown := sorted(wanted - verdicts):
-            raise BadParameter(
-                f"verdict: unknown {', '.join(unknown)}; use any of {', '.join(sorted(verdicts))}"
-            )
+        wanted = choices(request.query_params.get("verdict"), "verdict", VERDICTS)
         await self.ctx.refresh()
         outcomes = self.ctx.store.outcomes()
         objects = [diagnostic(o) for o in outcomes if not wanted or o.verdict.value in wanted]
@@ -154,20 +151,20 @@ class Api:
     async def sources(self, request: Request) -> Response:
         if refused := self.views.operator_gate(request, "/api/sources"):
             return refused
-        return conditional(request, encoded(dict(self.ctx.sources_status())))
+        return conditional(request, encoded(public_status(self.ctx.sources_status())))
 
     async def translation(self, request: Request) -> Response:
         language = request.path_params["language"]
         if not LANGUAGE.fullmatch(language):
             raise BadParameter(
-                f"language: {language!r} is not a language tag; use the form en or en-US "
+                f"language: {quoted(language)} is not a language tag; use the form en or en-US "
                 f"({LANGUAGE_FORMAT})"
             )
         return self._bundle(request, language, None)
 
     async def default_translation(self, request: Request) -> Response:
         response = self._bundle(request, None, request.headers.get("accept-language"))
-        response.headers["Vary"] = "Accept-Language"
+        response.headers.append("Vary", "Accept-Language")
         return response
 
     def _bundle(self, request: Request, language: str | None, accept: str | None) -> Response:
@@ -191,7 +188,8 @@ def config_document(ctx: WebContext) -> JSON:
             "version": ctx.version,
             "web": {
                 "showGithubLink": web.github_link.enabled,
-                "checkForUpdates": web.check_for_updates,
+                # the original's UI would ask GitHub for the original's releases and nag
+                "checkForUpdates": False,
                 "title": web.title,
                 "refreshInterval": web.refresh_interval,
                 "searchEngine": web.search_engine,
@@ -200,8 +198,8 @@ def config_document(ctx: WebContext) -> JSON:
                 "enabled": realtime.enabled,
                 "heartbeatInterval": round(realtime.heartbeat_interval * 1000),
             },
-            # the original's WebSocket channel does not exist here; EventSource replaces it
-            "websocket": {"enabled": False},
+            # the released v3.x pages then use /api/ws/updates instead of polling
+            "websocket": {"enabled": realtime.enabled},
         }
     }
 
@@ -214,10 +212,25 @@ def theme_document(ctx: WebContext) -> dict[str, Any]:
     }
 
 
+READ_ONLY = (
+    "the API is read-only: applications and bookmarks are Kubernetes resources; change them "
+    "with kubectl or in Git, and the page follows"
+)
+
+
+async def read_only(request: Request) -> Response:
+    """The original's editor endpoints (`/api/apps/manage`, `/api/bookmarks/manage`): a clear
+    refusal for every method, never a list an editor could mistake for the item."""
+    return error(405, READ_ONLY, headers={"Allow": ""})
+
+
 def routes(ctx: WebContext) -> list[BaseRoute]:
     api = Api(ctx)
     get = ["GET"]
     return [
+        # before the tag and group routes, which would take `manage` for a tag or a group
+        Route("/api/apps/manage", read_only, methods=ANY_METHOD),
+        Route("/api/bookmarks/manage", read_only, methods=ANY_METHOD),
         Route("/api/apps", _bad_parameter(api.apps), methods=get),
         Route("/api/apps/ping", _ping("Application"), methods=get),
         Route("/api/apps/{tags}", _bad_parameter(api.apps), methods=get),

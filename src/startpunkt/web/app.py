@@ -2,30 +2,73 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from startpunkt.web.context import WebContext
+from startpunkt.web.firstpaint import FirstPaint
+from startpunkt.web.identity import SCOPE_KEY, Identity
+from startpunkt.web.snapshots import SnapshotRoutes
+from startpunkt.web.stream import Opener
+
+
+async def _unreachable(scope: Scope, receive: Receive, send: Send) -> None:
+    raise AssertionError("App's Identity only reads who is asking")
+
+
+class App(Starlette):
+    """Starlette, with three kinds of request answered before the middleware stack: event streams
+    (an open stream then holds two coroutine frames instead of a dozen, and thousands stay open
+    for hours), the snapshot documents (most of the API's traffic, ready bytes), and the start
+    page once rendered for the current snapshot."""
+
+    def __init__(self, ctx: WebContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.streams = Opener(ctx)
+        self.snapshots = SnapshotRoutes(ctx)
+        self.first_paint = FirstPaint(ctx)
+        # with access configured, who asks is known before anything answers (streams too);
+        # the snapshot documents and the first paint are then per audience, which the stack's
+        # routes filter and cache (web/audiences.py), so they are not answered here
+        access = ctx.settings.access
+        self.identity = Identity(_unreachable, access) if access.enabled else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        if self.identity is not None and scope["type"] in ("http", "websocket"):
+            scope[SCOPE_KEY] = self.identity.viewer(scope)
+        shared = self.identity is None
+        if shared and self.snapshots.wants(scope) and (ready := self.snapshots.respond(scope)):
+            await self.snapshots.send(scope, send, ready, started)
+        elif self.streams.wants(scope) and (opened := self.streams.open(scope, receive)):
+            await opened(scope, receive, send)
+        elif shared and self.first_paint.wants(scope):
+            await self.first_paint.serve(scope, receive, send, super().__call__)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(ctx: WebContext) -> Starlette:
-    from startpunkt.web import api, pages, probes, stream  # noqa: PLC0415  (cycle-free wiring)
+    from startpunkt.web import api, pages, probes, stream, websocket  # noqa: PLC0415
+    from startpunkt.web.headers import NoSniff  # noqa: PLC0415
     from startpunkt.web.metrics import RequestMetrics, metrics_for  # noqa: PLC0415
 
     routes: list[BaseRoute] = [
         *probes.routes(ctx),
         *stream.routes(ctx),
+        *websocket.routes(ctx),
         *api.routes(ctx),
         *pages.routes(ctx),
     ]
-    middleware = [Middleware(RequestMetrics, metrics=metrics_for(ctx))]
+    middleware = [Middleware(NoSniff), Middleware(RequestMetrics, metrics=metrics_for(ctx))]
     if ctx.settings.access.enabled:
-        from startpunkt.web.identity import Identity  # noqa: PLC0415
-
         middleware.append(Middleware(Identity, access=ctx.settings.access))
-    app = Starlette(routes=routes, middleware=middleware)
+    app = App(ctx, routes=routes, middleware=middleware)
     app.state.ctx = ctx
     return app
 

@@ -93,7 +93,8 @@ class Identity:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        scope[SCOPE_KEY] = self.viewer(scope)
+        if SCOPE_KEY not in scope:  # the app may have read it already, before its fast paths
+            scope[SCOPE_KEY] = self.viewer(scope)
         if scope["type"] != "http" or str(scope.get("path", "")).startswith(_SHARED_PREFIXES):
             await self.app(scope, receive, send)
             return

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from startpunkt.model import Verdict
+from startpunkt.web.params import MAX_TAGS_LENGTH
+
 Schema = dict[str, Any]
 
 STATES = ["unknown", "up", "down", "degraded", "scaled-to-zero"]
@@ -80,8 +83,8 @@ def schemas() -> dict[str, Schema]:
         rootPath=STRING,
         tags={**STRING, "description": "comma-separated, as authored"},
         status={"enum": STATES},
-        statusCode=INT,
-        latencyMs={"type": "number"},
+        statusCode={**INT, "description": "only with availability.publishDetails: true"},
+        latencyMs={"type": "number", "description": "only with availability.publishDetails: true"},
         lastChecked=TIMESTAMP,
         available={
             "type": ["boolean", "null"],
@@ -158,7 +161,10 @@ def schemas() -> dict[str, Schema]:
                     enabled=BOOL,
                     heartbeatInterval={**INT, "description": "milliseconds"},
                 ),
-                websocket=closed(["enabled"], enabled={"const": False}),
+                websocket=closed(
+                    ["enabled"],
+                    enabled={**BOOL, "description": "/api/ws/updates is served"},
+                ),
             ),
         ),
         "ThemeColors": colors,
@@ -184,7 +190,7 @@ def schemas() -> dict[str, Schema]:
                     kind=STRING,
                     namespace=STRING,
                     name=STRING,
-                    verdict={"enum": ["shown", "hidden", "rejected"]},
+                    verdict={"enum": [v.value for v in Verdict]},
                     reason={"type": ["string", "null"]},
                     notes={"type": "array", "items": STRING},
                     urls={"type": "array", "items": STRING},
@@ -198,6 +204,16 @@ def schemas() -> dict[str, Schema]:
             "properties": {
                 "watching": BOOL,
                 "ready": BOOL,
+                "leaderElection": {
+                    "type": "object",
+                    "description": "present when several replicas elect a leader",
+                    "properties": {
+                        "lease": STRING,
+                        "identity": STRING,
+                        "holder": {"type": ["string", "null"]},
+                        "role": {"enum": ["leader", "follower", "alone"]},
+                    },
+                },
                 "sources": {
                     "type": "array",
                     "items": {
@@ -209,8 +225,22 @@ def schemas() -> dict[str, Schema]:
                             "state": {
                                 "enum": ["syncing", "synced", "reconnecting", "absent", "forbidden"]
                             },
+                            "lastError": {
+                                "type": ["string", "null"],
+                                "description": "a category such as `403 Forbidden` or "
+                                "`ConnectError`; the full text is in the log",
+                            },
                         },
                     },
+                },
+                "manifests": {
+                    "type": "string",
+                    "description": "with --manifests: the directory's own name, not its path",
+                },
+                "errors": {
+                    "type": "object",
+                    "description": "with --manifests: file (relative) -> what is wrong with it",
+                    "additionalProperties": STRING,
                 },
             },
         },
@@ -277,7 +307,7 @@ TAGS_QUERY: Schema = {
     "name": "tags",
     "in": "query",
     "description": "comma-separated, case-insensitive; untagged apps always match",
-    "schema": STRING,
+    "schema": {"type": "string", "maxLength": MAX_TAGS_LENGTH},
 }
 ETAG_NOTE = "Served with a strong ETag; If-None-Match gives 304."
 PING: Schema = {
@@ -290,9 +320,20 @@ PING: Schema = {
 }
 
 
+def _read_only(what: str) -> Schema:
+    refusal = {"405": _error("Always: the API is read-only (the Allow header is empty)")}
+    summary = f"The original's editor for {what}: refused, whatever the method"
+    return {
+        method: {"summary": summary, "responses": refusal}
+        for method in ("get", "post", "put", "patch", "delete")
+    }
+
+
 def paths() -> dict[str, Schema]:
     apps_ok = _json("ApplicationGroups", "Groups of applications, sorted. " + ETAG_NOTE)
     return {
+        "/api/apps/manage": _read_only("applications"),
+        "/api/bookmarks/manage": _read_only("bookmarks"),
         "/api/apps": _get(
             "Applications, grouped",
             apps_ok,
@@ -342,7 +383,9 @@ def paths() -> dict[str, Schema]:
                     "name": "verdict",
                     "in": "query",
                     "description": "comma-separated: shown, hidden, rejected",
-                    "schema": STRING,
+                    "style": "form",
+                    "explode": False,
+                    "schema": {"type": "array", "items": {"enum": [v.value for v in Verdict]}},
                 }
             ],
         ),
@@ -355,8 +398,10 @@ def paths() -> dict[str, Schema]:
             "Live updates (Server-Sent Events)",
             {
                 "description": (
-                    "text/event-stream. `event:` is the type, `data:` a StreamEvent, `id:` "
-                    "the store revision (HEARTBEAT has none). First a HEARTBEAT, then changes. "
+                    "text/event-stream. Each message is a plain `data:` StreamEvent (switch on "
+                    "its `type`), `id:` the store revision (HEARTBEAT has none). First a "
+                    "HEARTBEAT, then changes. The same envelopes come over the WebSocket "
+                    "/api/ws/updates. "
                     "Resume with the Last-Event-ID header or ?lastEventId=; too old gives RESYNC."
                 ),
                 "content": {

@@ -18,6 +18,7 @@ from startpunkt.model import (
     Bookmark,
     Item,
     Outcome,
+    display_text,
     sort_location,
 )
 from startpunkt.shapes import matches_tags
@@ -80,7 +81,9 @@ class Group:
     cards: tuple[Card, ...]
 
 
-def card(item: Item, t: Translator, availability: Availability = UNKNOWN) -> Card:
+def card(
+    item: Item, t: Translator, availability: Availability = UNKNOWN, dashboard: bool = False
+) -> Card:
     is_app = isinstance(item, Application)
     href = icons.safe_url(item.url)
     return Card(
@@ -95,7 +98,10 @@ def card(item: Item, t: Translator, availability: Availability = UNKNOWN) -> Car
         target_blank=bool(item.target_blank),
         tags=item.tags if isinstance(item, Application) else (),
         icon=icons.resolve(
-            item.icon, item.name, item.icon_color if isinstance(item, Application) else None
+            item.icon,
+            item.name,
+            item.icon_color if isinstance(item, Application) else None,
+            dashboard,
         ),
         status=availability.state.value if is_app else "",
         status_text=t(f"status.{availability.state.value}") if is_app else "",
@@ -182,8 +188,8 @@ def outcome_rows(outcomes: Iterable[Outcome]) -> list[OutcomeRow]:
         rows.append(
             OutcomeRow(
                 o.ref.kind,
-                o.ref.namespace,
-                o.ref.name,
+                display_text(o.ref.namespace),  # a manifest file's names are not validated
+                display_text(o.ref.name),
                 o.verdict.value,
                 o.reason or "",
                 o.notes,
@@ -200,11 +206,14 @@ def verdict_counts(rows: Iterable[OutcomeRow]) -> Mapping[str, int]:
     return counts
 
 
-def bookmark_cards(marks: Iterable[Bookmark], t: Translator) -> list[Card]:
-    return [card(m, t) for m in marks]
+def bookmark_cards(marks: Iterable[Bookmark], t: Translator, dashboard: bool = False) -> list[Card]:
+    return [card(m, t, UNKNOWN, dashboard) for m in marks]
 
 
 def app_cards(
-    apps: Iterable[Application], availability: Mapping[str, Availability], t: Translator
+    apps: Iterable[Application],
+    availability: Mapping[str, Availability],
+    t: Translator,
+    dashboard: bool = False,
 ) -> list[Card]:
-    return [card(a, t, availability.get(a.key, UNKNOWN)) for a in apps]
+    return [card(a, t, availability.get(a.key, UNKNOWN), dashboard) for a in apps]

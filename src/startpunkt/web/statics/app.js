@@ -24,6 +24,7 @@
   const PAGE = readJson("page-data");
   const STRINGS = readJson("i18n-data");
   const SEARCH_ENGINE = safeUrl((script && script.dataset.searchEngine) || "") || "";
+  const DASHBOARD_ICONS = Boolean(script && script.dataset.dashboardIcons === "on");
   const WANTED = new Set((PAGE.tags || []).map((t) => String(t).toLowerCase()));
 
   function t(key, values) {
@@ -46,6 +47,8 @@
   ];
   const PREFIXES = { mdi: "mdi", "simple-icons": "si", si: "si" };
   const NAME_RE = /^[a-z0-9][a-z0-9-]{0,80}$/;
+  const HOMEPAGE_FORM_RE = /^(mdi|si)-(.+?)(?:-(#[0-9a-f]{3,8}))?$/i;
+  const DASHBOARD_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,80}\.(png|svg|webp)$/;
   const COLOR_RE = new RegExp(
     "^(#[0-9a-fA-F]{3,4}|#[0-9a-fA-F]{6}|#[0-9a-fA-F]{8}|[a-zA-Z]{3,30}" +
       "|(rgb|rgba|hsl|hsla)\\([0-9.,%\\s/a-z]{1,60}\\))$"
@@ -101,15 +104,28 @@
       return url ? { kind: "img", href: url } : letter;
     }
     if (!spec) return letter;
+    // Homepage's forms: mdi-name, si-name, optionally with a colour: mdi-name-#f0d453
+    const homepage = HOMEPAGE_FORM_RE.exec(spec);
+    if (homepage) {
+      const tint = safeColor(homepage[3]) || fill || "currentColor";
+      return setIcon(homepage[1].toLowerCase(), homepage[2], tint, letter);
+    }
+    if (DASHBOARD_NAME_RE.test(spec.toLowerCase())) {
+      return DASHBOARD_ICONS ? { kind: "img", href: "/icons/dashboard/" + spec.toLowerCase() } : letter;
+    }
     const colon = spec.indexOf(":");
     const set = colon >= 0 ? PREFIXES[spec.slice(0, colon).toLowerCase()] : "mdi";
     if (!set) return letter;
-    const slug = iconSlug(set, colon >= 0 ? spec.slice(colon + 1) : spec);
+    return setIcon(set, colon >= 0 ? spec.slice(colon + 1) : spec, fill || "currentColor", letter);
+  }
+
+  function setIcon(set, name, color, letter) {
+    const slug = iconSlug(set, name);
     if (!NAME_RE.test(slug)) return letter;
     let href = "/icons/" + set + "/" + slug + ".svg";
     if (iconFixes.has(href)) href = iconFixes.get(href);
     if (!href) return letter;
-    return { kind: "set", href: href, color: fill || "currentColor", set: set, slug: slug };
+    return { kind: "set", href: href, color: color, set: set, slug: slug };
   }
 
   function fnv1a(text) {
@@ -394,9 +410,30 @@
     }
   }
 
+  // Where the page shows every app, a tag no card carries any more loses its chip, as on the
+  // server's page. A filtered page does not see every app, so it keeps the chips it has.
+  let chipsPaused = false;
+
+  function pruneChips() {
+    if (chipsPaused || WANTED.size || !PAGE.showAllOnRoot) return;
+    const nav = document.querySelector("nav.tagbar");
+    if (!nav) return;
+    const tags = containers.app.querySelectorAll(".card-tags .tag");
+    const used = new Set(Array.from(tags, (tag) => tag.textContent.trim().toLowerCase()));
+    for (const link of nav.querySelectorAll("a.chip:not(.chip-all)")) {
+      if (!used.has(chipName(link))) link.closest("li").remove();
+    }
+    if (!nav.querySelector("a.chip:not(.chip-all)")) nav.remove();
+  }
+
   function upsert(kind, data) {
     if (!data || data.key == null) return;
     if (kind === "app") ensureChips(splitTags(data.tags));
+    upsertCard(kind, data);
+    if (kind === "app") pruneChips();
+  }
+
+  function upsertCard(kind, data) {
     if (kind === "app" && !wanted(data)) {
       remove(String(data.key));
       return;
@@ -436,6 +473,7 @@
     card.remove();
     refreshGroup(details);
     refreshSections();
+    pruneChips();
   }
 
   // An icon name the server does not know: the server draws a letter, so do we.
@@ -506,10 +544,16 @@
 
   function apply(kind, items) {
     const keep = new Set(items.map((item) => String(item.key)));
-    for (const card of Array.from(containers[kind].querySelectorAll("li.card"))) {
-      if (!keep.has(card.dataset.key)) remove(card.dataset.key);
+    chipsPaused = true;  // once at the end, not once per item
+    try {
+      for (const card of Array.from(containers[kind].querySelectorAll("li.card"))) {
+        if (!keep.has(card.dataset.key)) remove(card.dataset.key);
+      }
+      for (const item of items) upsert(kind, item);
+    } finally {
+      chipsPaused = false;
     }
-    for (const item of items) upsert(kind, item);
+    pruneChips();
   }
 
   // -- the live connection -----------------------------------------------------------------------
@@ -603,18 +647,22 @@
       poll(true);
       window.setTimeout(connect, Math.min(30000, 1000 * 2 ** Math.min(retries, 5)));
     });
-    for (const [type, handle] of Object.entries(HANDLERS)) {
-      source.addEventListener(type, (event) => {
-        let envelope;
-        try {
-          envelope = JSON.parse(event.data);
-        } catch (e) {
-          return;
-        }
-        if (/^\d+$/.test(event.lastEventId || "")) revision = Number(event.lastEventId);
-        handle(envelope && typeof envelope === "object" ? envelope.data || {} : {});
-      });
-    }
+    // every message is a plain `data:` envelope {type, timestamp, data}: switch on its type
+    source.onmessage = (event) => {
+      let envelope;
+      try {
+        envelope = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      if (!envelope || typeof envelope !== "object") return;
+      const handle = Object.prototype.hasOwnProperty.call(HANDLERS, envelope.type)
+        ? HANDLERS[envelope.type]
+        : null;
+      if (!handle) return;
+      if (/^\d+$/.test(event.lastEventId || "")) revision = Number(event.lastEventId);
+      handle(envelope.data || {});
+    };
   }
 
   if (PAGE.realtime && typeof EventSource === "function") {
