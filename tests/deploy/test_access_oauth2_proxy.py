@@ -60,7 +60,7 @@ def test_startpunkt_believes_the_oauth2_proxy_headers_from_loopback_only(
     rendered: list[Obj],
 ) -> None:
     configmap = one(rendered, "ConfigMap")
-    env = {e["name"]: e["value"] for e in containers(rendered)["startpunkt"]["env"]}
+    env = {e["name"]: e["value"] for e in containers(rendered)["startpunkt"]["env"] if "value" in e}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "startpunkt.yaml"
         path.write_text(configmap["data"]["startpunkt.yaml"])

@@ -4,14 +4,17 @@ change is encoded once per audience, not once per client."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import connect
 
-from startpunkt.model import Availability, State
 from startpunkt.events import Batch
+from startpunkt.model import Availability, State
 from tests.web.accessdata import (
     APP_SOURCE,
     BOOKMARK_SOURCE,
@@ -207,3 +210,23 @@ async def test_each_change_is_encoded_once_per_audience_not_per_client(site: Sit
 def encodings() -> int:
     """Batches of events turned into wire bytes so far, process-wide."""
     return Batch.built
+
+
+async def test_the_websocket_channel_carries_only_what_its_viewer_may_see(site: Site) -> None:
+    url = site.url.replace("http://", "ws://") + "/api/ws/updates"
+    received: dict[str, list[str]] = {}
+    for who in ("A", "B"):
+        async with connect(url, additional_headers=IDENTITIES[who]) as ws:
+            await site.stream_ready(1)
+            put(site, f"Fam{who.lower()}", ["family"])  # an addition only A may see
+            put(site, f"Open{who.lower()}", [])
+            names: list[str] = []
+            while not names or not names[-1].startswith("Open"):
+                async with asyncio.timeout(5):
+                    envelope = json.loads(await ws.recv())
+                if envelope["type"] != "HEARTBEAT":
+                    names.append(envelope["data"]["name"])
+                    assert not leaked(json.dumps(envelope), who)
+            received[who] = names
+        await site.stream_ready(0)
+    assert received == {"A": ["Fama", "Opena"], "B": ["Openb"]}
