@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import json
 import logging
 import time
@@ -48,6 +49,9 @@ _TYPES = {
     (Bookmark, "updated"): "BOOKMARK_UPDATED",
     (Bookmark, "removed"): "BOOKMARK_REMOVED",
 }
+
+
+FILTER_IDS = 65536  # distinct stream filters remembered
 
 
 class TooManyClients(Exception):
@@ -235,13 +239,14 @@ class Batch:
     (lazily: only if some stream takes them whole), and the batch as each filter sees it, also
     built once however many streams share that filter."""
 
-    __slots__ = ("_chunk", "_groups", "_views", "events")
+    __slots__ = ("_chunk", "_groups", "_seen", "_views", "events")
     built = 0  # wire chunks built, process-wide (benchmarks and tests count encodings with it)
 
     def __init__(self, events: list[Event]) -> None:
         self.events = events
         self._chunk: bytes | None = None
-        self._views: dict[object, Batch | None] | None = None
+        self._views: dict[object, Batch | None] | None = None  # by what the filter sees
+        self._seen: dict[int, Batch | None] | None = None  # by the streams' filter ids
         self._groups: frozenset[str] | None = None
 
     @property
@@ -263,19 +268,28 @@ class Batch:
             self._groups = frozenset(found)
         return self._groups
 
-    def view(self, key: object, events: Callable[[], list[Event]]) -> Batch | None:
-        """The batch as the filter named `key` sees it (None: nothing for it), made once."""
+    def view_for(self, sub: Subscription) -> Batch | None:
+        """The batch as `sub`'s filter sees it (None: nothing for it), made once per filter:
+        streams with the same tags and audience share it without asking again, and streams
+        whose viewers differ only in groups the batch's items do not name share it too."""
+        seen = self._seen
+        if seen is None:
+            seen = self._seen = {}
+        elif (found := seen.get(sub.filter_id, self)) is not self:
+            return found
         views = self._views
         if views is None:
             views = self._views = {}
+        key = sub.view_key(self)
         if key in views:
-            return views[key]
-        seen = events()
-        changed = len(seen) != len(self.events) or any(
-            a is not b for a, b in zip(seen, self.events, strict=True)
-        )
-        found = (Batch(seen) if changed else self) if seen else None
-        views[key] = found
+            found = views[key]
+        else:
+            kept = sub.filter_all(self)
+            changed = len(kept) != len(self.events) or any(
+                a is not b for a, b in zip(kept, self.events, strict=True)
+            )
+            found = views[key] = (Batch(kept) if changed else self) if kept else None
+        seen[sub.filter_id] = found
         return found
 
 
@@ -295,6 +309,7 @@ class Subscription:
         "_tags",
         "_waiter",
         "closed",
+        "filter_id",
         "on_close",
         "overflowed",
         "sink",
@@ -315,6 +330,8 @@ class Subscription:
         seer = audience or Audience()
         self._audience = seer if policy.enabled and not seer.is_admin else None
         self._policy = policy
+        # streams with equal filters share one id, so a batch is filtered once for all of them
+        self.filter_id = hub.filter_id(tags, self._audience)
         self._limit = limit
         # the backlog, made when first needed: most streams never have one
         self._pending: OrderedDict[str, Event] | None = None
@@ -333,7 +350,7 @@ class Subscription:
         if self.closed or self.overflowed:
             return
         if self._tags is not None or self._audience is not None:
-            filtered = batch.view(self._view_key(batch), lambda: self._filter_all(batch))
+            filtered = batch.view_for(self)
             if filtered is None:
                 return
             batch = filtered
@@ -358,7 +375,7 @@ class Subscription:
         if self._waiter is not None:
             _release(self._waiter)
 
-    def _view_key(self, batch: Batch) -> object:
+    def view_key(self, batch: Batch) -> object:
         """Names what this stream's filter makes of `batch`: streams with equal keys see the same
         events, so their filtered batch is built once. Only the viewer's groups that the batch's
         items name count, so people with unrelated extra groups share it."""
@@ -368,7 +385,7 @@ class Subscription:
         groups = audience.groups & batch.groups if audience.groups else audience.groups
         return (self._tags, audience.authenticated, groups)
 
-    def _filter_all(self, batch: Batch) -> list[Event]:
+    def filter_all(self, batch: Batch) -> list[Event]:
         return [s for e in batch.events if (s := self._filter(e)) is not None]
 
     def _filter(self, event: Event) -> Event | None:
@@ -435,6 +452,8 @@ class Hub:
         self._subscribers: set[Subscription] = set()
         self._tags = self._current_tags()  # app key -> tags, to notice retagging
         self._groups = self._current_groups()  # item key -> groups, to notice regrouping
+        self._filters: dict[tuple[frozenset[str] | None, Audience | None], int] = {}
+        self._filter_ids = itertools.count()
         self._closed = False
         # this loop iteration's events, coalesced per item and sent as one batch when it ends
         self._tick: OrderedDict[str, Event] = OrderedDict()
@@ -442,6 +461,17 @@ class Hub:
         self._synced = False
         self.broadcasts = 0
         store.subscribe(self._on_notice)
+
+    def filter_id(self, tags: frozenset[str] | None, audience: Audience | None) -> int:
+        """A small number naming a stream filter (tag set and audience); equal filters get the
+        same one. Forgotten wholesale now and then: a new number only costs one filtering."""
+        key = (tags, audience)
+        found = self._filters.get(key)
+        if found is None:
+            if len(self._filters) >= FILTER_IDS:
+                self._filters.clear()
+            found = self._filters[key] = next(self._filter_ids)
+        return found
 
     @property
     def clients(self) -> int:
