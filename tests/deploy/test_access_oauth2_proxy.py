@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from startpunkt import config
+from tests.deploy.charting import Helm
 from tests.deploy.rendering import DEPLOY, Obj, one, render, with_documented_components
 
 
@@ -81,3 +82,20 @@ def test_the_sidecar_meets_the_restricted_pod_security_standard(rendered: list[O
     assert security["readOnlyRootFilesystem"] is True
     image = containers(rendered)["oauth2-proxy"]["image"]
     assert ":v" in image  # a pinned release, never :latest
+
+
+def test_the_chart_passes_the_access_section_to_startpunkt(helm: Helm) -> None:
+    access = {
+        "proxy": {"preset": "custom", "userHeader": "X-Auth-Request-User",
+                  "groupsHeader": "X-Auth-Request-Groups", "trustedProxies": ["10.42.0.0/16"]},
+        "admins": ["admins"],
+    }  # fmt: skip
+    objs = helm.template({"startpunkt": {"config": {"access": access}}})
+    configmap = one(objs, "ConfigMap")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "startpunkt.yaml"
+        path.write_text(configmap["data"]["startpunkt.yaml"])
+        settings = config.load(path, environ={})
+    assert settings.access.proxy is not None
+    assert settings.access.proxy.headers()[0] == "X-Auth-Request-User"
+    assert settings.access.proxy.trusted_proxies == ("10.42.0.0/16",)
