@@ -18,7 +18,12 @@ The same holds for who may see an item (`access`): a stream carries only the eve
 viewer may see, and an item whose groups changed arrives as added or removed for a viewer it
 became visible or hidden to. The removal and addition are encoded once with the change, and a
 batch filtered for one audience (and tag filter) is built once and shared by every stream of
-that audience (`Batch.view`), so the cost grows with audiences, not with clients.
+that audience (`Batch.view_for`), so the cost grows with audiences, not with clients.
+
+A stream may see events through a `View`: another audience's encoding of the same change (the
+start page's server-rendered cards in one language). A view's version of an event is made once,
+the first time a stream of that audience takes it, and kept with the event, so a thousand pages
+in one language cost one rendering per change, and a batch's wire bytes are joined once per view.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from startpunkt.access import OPEN, Audience, Policy, allowed
 from startpunkt.model import Application, Bookmark, Item
@@ -97,6 +102,9 @@ class Event:
     retag: Retag | None = None
     chunk: bytes = b""  # the SSE message as one HTTP chunk, built once for every stream
     groups: tuple[str, ...] | None = None  # an item's groups (access); None: for everyone
+    change: Change | None = None  # the store change encoded, for views to encode it their way
+    # each view's version of this event (View.name -> event), made when a stream first needs it
+    variants: dict[str, Event] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def message(self) -> bytes:
@@ -111,8 +119,10 @@ class Event:
         id_: int | None = None,
         key: str = "",
         tags: tuple[str, ...] | None = None,
+        change: Change | None = None,
     ) -> Event:
-        return Event(id_, type_, data, key, tags, None, http_chunk(sse_message(data, id_)))
+        chunk = http_chunk(sse_message(data, id_))
+        return Event(id_, type_, data, key, tags, None, chunk, None, change)
 
     @staticmethod
     def build(
@@ -123,10 +133,31 @@ class Event:
         key: str = "",
         tags: tuple[str, ...] | None = None,
         timestamp: float | None = None,
+        change: Change | None = None,
     ) -> Event:
         envelope = {"type": type_, "timestamp": iso(timestamp or time.time()), "data": data}
         encoded = json.dumps(envelope, separators=(",", ":"))
-        return Event.wire(type_, encoded, id_=id_, key=key, tags=tags)
+        return Event.wire(type_, encoded, id_=id_, key=key, tags=tags, change=change)
+
+
+class View:
+    """An audience's encoding of events (`render`: an event -> that audience's event), made at
+    most once per event: the result is kept in `Event.variants` under `name`. Events that encode
+    no store change (RESYNC, CONFIG_CHANGED) are the same for every audience."""
+
+    __slots__ = ("name", "render")
+
+    def __init__(self, name: str, render: Callable[[Event], Event]) -> None:
+        self.name = name
+        self.render = render
+
+    def __call__(self, event: Event) -> Event:
+        if event.change is None:
+            return event
+        seen = event.variants.get(self.name)
+        if seen is None:
+            seen = event.variants[self.name] = self.render(event)
+        return seen
 
 
 def encode(
@@ -148,7 +179,13 @@ def encode(
     tags = item.tags if isinstance(item, Application) else None
     event = replace(
         Event.build(
-            type_, data, id_=change.revision, key=item.key, tags=tags, timestamp=change.timestamp
+            type_,
+            data,
+            id_=change.revision,
+            key=item.key,
+            tags=tags,
+            timestamp=change.timestamp,
+            change=change,
         ),
         groups=item.groups,
     )
@@ -165,6 +202,7 @@ def encode(
         key=item.key,
         tags=before_tags,
         timestamp=change.timestamp,
+        change=change,
     )
     appeared = Event.build(
         _TYPES[(kind, "added")],
@@ -173,6 +211,7 @@ def encode(
         key=item.key,
         tags=tags,
         timestamp=change.timestamp,
+        change=change,
     )
     retag = Retag(
         before_tags,
@@ -203,7 +242,9 @@ def _retyped(event: Event, type_: str) -> Event:
     envelope = json.loads(event.data)
     envelope["type"] = type_
     data = json.dumps(envelope, separators=(",", ":"))
-    retyped = Event.wire(type_, data, id_=event.id, key=event.key, tags=event.tags)
+    retyped = Event.wire(
+        type_, data, id_=event.id, key=event.key, tags=event.tags, change=event.change
+    )
     return replace(retyped, retag=event.retag, groups=event.groups)
 
 
@@ -239,7 +280,7 @@ class Batch:
     (lazily: only if some stream takes them whole), and the batch as each filter sees it, also
     built once however many streams share that filter."""
 
-    __slots__ = ("_chunk", "_groups", "_seen", "_views", "events")
+    __slots__ = ("_chunk", "_groups", "_rendered", "_seen", "_views", "events")
     built = 0  # wire chunks built, process-wide (benchmarks and tests count encodings with it)
 
     def __init__(self, events: list[Event]) -> None:
@@ -247,7 +288,18 @@ class Batch:
         self._chunk: bytes | None = None
         self._views: dict[object, Batch | None] | None = None  # by what the filter sees
         self._seen: dict[int, Batch | None] | None = None  # by the streams' filter ids
+        self._rendered: dict[str, Batch] | None = None  # by View name
         self._groups: frozenset[str] | None = None
+
+    def seen_by(self, view: View) -> Batch:
+        """The batch as `view` encodes it, made once for every stream of that view."""
+        rendered = self._rendered
+        if rendered is None:
+            rendered = self._rendered = {}
+        seen = rendered.get(view.name)
+        if seen is None:
+            seen = rendered[view.name] = Batch([view(e) for e in self.events])
+        return seen
 
     @property
     def chunk(self) -> bytes:
@@ -313,6 +365,7 @@ class Subscription:
         "on_close",
         "overflowed",
         "sink",
+        "view",
         "written",
     )
 
@@ -323,9 +376,11 @@ class Subscription:
         limit: int,
         audience: Audience | None = None,
         policy: Policy = OPEN,
+        view: View | None = None,
     ) -> None:
         self._hub = hub
         self._tags = tags
+        self.view = view  # the audience this stream encodes events for; None: the public API
         # None: sees everything (access not configured, or an admin); no audience is anonymous
         seer = audience or Audience()
         self._audience = seer if policy.enabled and not seer.is_admin else None
@@ -354,6 +409,8 @@ class Subscription:
             if filtered is None:
                 return
             batch = filtered
+        if self.view is not None:
+            batch = batch.seen_by(self.view)
         events = batch.events
         sink = self.sink
         idle = not self._pending and not self._busy and len(events) <= self._limit
@@ -487,14 +544,16 @@ class Hub:
         tags: frozenset[str] | None = None,
         audience: Audience | None = None,
         policy: Policy = OPEN,
+        view: View | None = None,
     ) -> Subscription:
         """A new stream; with `last_event_id` it first receives what it missed (or a RESYNC).
-        With `policy` enabled, it carries only what `audience` may see.
+        With `policy` enabled, it carries only what `audience` may see. With `view`, it receives
+        events as that view encodes them.
 
         After `close()` the stream is born closed, so a request racing shutdown ends at once.
         """
         self._flush()  # what this iteration changed is in the ring: send it to the others first
-        sub = Subscription(self, tags, self._client_queue, audience, policy)
+        sub = Subscription(self, tags, self._client_queue, audience, policy, view)
         if self._closed:
             sub.closed = True
             return sub

@@ -1,8 +1,8 @@
 """What the page templates render: cards, groups, tag chips and diagnostics rows.
 
-Pure functions from the store's values to plain view values. The page's JavaScript builds the
-same cards from the API's JSON (statics/app.js, `renderCard`), so every rule here (which URL may
-be a link, which icon, the group ids, the status text) has a twin there.
+Pure functions from the store's values to plain view values. They are the page's only renderer:
+the first paint and every live update (`web.fragments`) go through them and the same Jinja
+macros, so the page's JavaScript only puts the server's HTML in place.
 """
 
 from __future__ import annotations
@@ -28,8 +28,14 @@ from startpunkt.web.translations import Translator
 Kind = Literal["app", "bookmark"]
 
 
+def fold(name: str) -> str:
+    """How group names and tags compare: `Straße`, `STRASSE` and `strasse` are one, as in the
+    REST API (`shapes.grouped`, `shapes.tag_set`)."""
+    return name.casefold()
+
+
 def fnv1a(text: str) -> str:
-    """A short stable id for a name (32-bit FNV-1a over UTF-8), the same in the JavaScript."""
+    """A short stable id for a name (32-bit FNV-1a over UTF-8)."""
     value = 0x811C9DC5
     for byte in text.encode("utf-8"):
         value ^= byte
@@ -38,7 +44,7 @@ def fnv1a(text: str) -> str:
 
 
 def group_id(kind: Kind, group: str) -> str:
-    return f"g-{kind}-{fnv1a(group.lower())}"
+    return f"g-{kind}-{fnv1a(fold(group))}"
 
 
 def status_title(t: Translator, availability: Availability) -> str:
@@ -68,6 +74,8 @@ class Card:
     target_blank: bool
     tags: tuple[str, ...]
     icon: icons.Icon
+    # what an image icon becomes if the image does not load: the letter the server would draw
+    fallback: icons.Icon | None
     status: str  # an Availability state, "" for bookmarks
     status_text: str
     status_title: str
@@ -80,12 +88,19 @@ class Group:
     name: str
     cards: tuple[Card, ...]
 
+    @property
+    def order(self) -> str:
+        """Where the group sorts among the others (the page places new groups by it)."""
+        return fold(self.name)
+
 
 def card(
     item: Item, t: Translator, availability: Availability = UNKNOWN, dashboard: bool = False
 ) -> Card:
     is_app = isinstance(item, Application)
     href = icons.safe_url(item.url)
+    color = item.icon_color if isinstance(item, Application) else None
+    icon = icons.resolve(item.icon, item.name, color, dashboard)
     return Card(
         kind="app" if is_app else "bookmark",
         key=item.key,
@@ -97,12 +112,8 @@ def card(
         info=item.info or "",
         target_blank=bool(item.target_blank),
         tags=item.tags if isinstance(item, Application) else (),
-        icon=icons.resolve(
-            item.icon,
-            item.name,
-            item.icon_color if isinstance(item, Application) else None,
-            dashboard,
-        ),
+        icon=icon,
+        fallback=icons.resolve(None, item.name, color) if icon.kind == "img" else None,
         status=availability.state.value if is_app else "",
         status_text=t(f"status.{availability.state.value}") if is_app else "",
         status_title=status_title(t, availability) if is_app else "",
@@ -110,12 +121,12 @@ def card(
 
 
 def groups(kind: Kind, cards: Iterable[Card]) -> list[Group]:
-    """Sorted cards -> groups in order of first appearance, names compared case-insensitively."""
+    """Sorted cards -> groups in order of first appearance, names compared by `fold`."""
     order: list[str] = []
     members: dict[str, list[Card]] = {}
     names: dict[str, str] = {}
     for c in cards:
-        folded = c.group.lower()
+        folded = fold(c.group)
         if folded not in members:
             order.append(folded)
             members[folded] = []
@@ -139,13 +150,17 @@ class TagChip:
     href: str
     selected: bool
 
+    @property
+    def key(self) -> str:
+        return fold(self.name)
+
 
 def tag_chips(apps: Iterable[Application], wanted: frozenset[str]) -> list[TagChip]:
     """Every tag in use; a chip's link toggles that tag in the current selection."""
     spelled: dict[str, str] = {}
     for app in apps:
         for tag in app.tags:
-            spelled.setdefault(tag.casefold(), tag)
+            spelled.setdefault(fold(tag), tag)
     chips = []
     for folded in sorted(spelled):
         selection = wanted ^ {folded}
