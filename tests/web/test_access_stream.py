@@ -230,3 +230,33 @@ async def test_the_websocket_channel_carries_only_what_its_viewer_may_see(site: 
             received[who] = names
         await site.stream_ready(0)
     assert received == {"A": ["Fama", "Opena"], "B": ["Openb"]}
+
+
+async def test_changes_coalesced_in_one_loop_iteration_still_move_the_item_right(
+    site: Site,
+) -> None:
+    """Two changes to one item before the hub sends (one loop iteration) go out as one event,
+    compared with what each viewer had before the first of them."""
+    async with streams(site) as readers:
+        await step(site, readers, lambda: put(site, "Moving", ["family"]))
+
+        def regroup_twice() -> None:
+            put(site, "Moving", ["work"])
+            put(site, "Moving", ["admins"])
+
+        got = await step(site, readers, regroup_twice)
+        assert got == {
+            "anonymous": [],
+            "A": [("APPLICATION_REMOVED", "Moving")],
+            "B": [],  # it was B's only in between
+            "admin": [("APPLICATION_UPDATED", "Moving")],
+        }
+
+        def open_then_delete() -> None:
+            put(site, "Moving", [])
+            site.store.apply(APP_SOURCE, "DELETED", application("Moving", []))
+
+        got = await step(site, readers, open_then_delete)
+        # public for a moment, then gone: a removal (the key alone) for everyone who could see
+        # it at either end, never an addition
+        assert got == dict.fromkeys(WHO, [("APPLICATION_REMOVED", "Moving")])
