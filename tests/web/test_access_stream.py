@@ -259,4 +259,4 @@ async def test_changes_coalesced_in_one_loop_iteration_still_move_the_item_right
         got = await step(site, readers, open_then_delete)
         # public for a moment, then gone: a removal (the key alone) for everyone who could see
         # it at either end, never an addition
-        assert got == dict.fromkeys(WHO, [("APPLICATION_REMOVED", "Moving")])
+        assert got == {key: [("APPLICATION_REMOVED", "Moving")] for key in WHO}
