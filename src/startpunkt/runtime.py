@@ -6,15 +6,17 @@ all stop and the process exits, so a pod never serves a store that silently stop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from startpunkt import __version__
@@ -38,7 +40,7 @@ from startpunkt.sources import ENDPOINTSLICE_SOURCE, SOURCES, map_object
 from startpunkt.sources.base import MappingContext
 from startpunkt.store import Store
 from startpunkt.web import serving
-from startpunkt.web.app import create_app
+from startpunkt.web.app import create_app, create_operator_app
 from startpunkt.web.context import WebContext
 
 log = logging.getLogger(__name__)
@@ -181,7 +183,12 @@ def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollo
     return ConfigFollower(options.config_path, ctx.settings, apply=apply)
 
 
-async def serve(settings: Settings, options: Options, sock: socket.socket) -> None:
+async def serve(
+    settings: Settings,
+    options: Options,
+    sock: socket.socket,
+    operator_sock: socket.socket | None = None,
+) -> None:
     store = build_store(settings, revision_base(), options.substitutions)
     realtime = settings.realtime
     hub = Hub(
@@ -210,6 +217,9 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="off",
+        # with access configured the peer address decides whose identity headers are believed;
+        # uvicorn would replace it with the X-Forwarded-For of a proxy on 127.0.0.1
+        proxy_headers=not settings.access.enabled,
     )
     server = serving.Server(config, hub)
     host, port = sock.getsockname()[:2]
@@ -220,6 +230,8 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
             for name, work in tasks:
                 group.create_task(work, name=name)
             group.create_task(_serve(server, sock, backend.watchers), name="http server")
+            if operator_sock is not None:
+                group.create_task(_operator(ctx, operator_sock), name="operator http server")
             log.info("Startpunkt %s is serving http://%s:%d/", __version__, _display(host), port)
     except* _Stopped:
         pass
@@ -261,6 +273,35 @@ def _leadership(
     sources = ctx.sources_status
     ctx.sources_status = lambda: {**sources(), "leaderElection": elector.status_json()}
     return replicas.tasks()
+
+
+def bind_operator(settings: Settings, host: str) -> socket.socket | None:
+    """The operator port's socket, with `access.operatorEndpoints: port`."""
+    if settings.access.operator_endpoints != "port":
+        return None
+    return bind(host, settings.access.operator_port)
+
+
+class _OperatorServer(uvicorn.Server):
+    """The operator port's server; signals are the main server's business."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def _operator(ctx: WebContext, sock: socket.socket) -> None:
+    config = serving.config(
+        create_operator_app(ctx),
+        ctx.settings.server,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
+    )
+    host, port = sock.getsockname()[:2]
+    log.info("Operator endpoints are served on http://%s:%d/metrics", _display(host), port)
+    await forever(_OperatorServer(config).serve(sockets=[sock]))
 
 
 def _readiness_hook(checker: Checker) -> Callable[[str], None]:

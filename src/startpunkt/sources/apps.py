@@ -18,6 +18,7 @@ from startpunkt.model import (
 )
 from startpunkt.sources import annotations as ann
 from startpunkt.sources import hosts, urls
+from startpunkt.sources.audiences import read_groups
 from startpunkt.sources.base import MappingContext
 from startpunkt.sources.fields import (
     INFO_LIMIT,
@@ -227,6 +228,7 @@ def make_application(
         has_owner_references=meta.owned,
         probe=read_probe(meta, spec, url=url, trace=trace, health_hosts=health_hosts),
         backend_services=tuple(sorted(set(backend_services))),
+        groups=read_groups(meta.annotations, spec),
     )
 
 

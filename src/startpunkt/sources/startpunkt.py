@@ -23,6 +23,7 @@ from startpunkt.sources.apps import (
     make_application,
     read_display,
 )
+from startpunkt.sources.audiences import read_groups
 from startpunkt.sources.base import MappingContext, Source
 from startpunkt.sources.fields import Rejected, Trace, flag, section, text, whole
 
@@ -131,6 +132,7 @@ def crd_bookmark(
                 target_blank=flag(spec.get("targetBlank"), "spec.targetBlank", trace),
                 location=whole(spec.get("location"), "spec.location", trace),
                 has_owner_references=meta.owned,
+                groups=read_groups(meta.annotations, spec),
             )
             return bookmark, None
 

@@ -42,6 +42,7 @@ from startpunkt.shapes.api import (
 )
 from startpunkt.store import Snapshot
 from startpunkt.web import openapi, translations
+from startpunkt.web.audiences import Views
 from startpunkt.web.caching import Encoded, SnapshotCache, conditional, encoded
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error, unknown_api_path
@@ -113,6 +114,7 @@ class Api:
         self.config = encoded(config_document(ctx))
         self.theme = encoded(theme_document(ctx))
         self.openapi = encoded(openapi.document(ctx.version))
+        self.views = Views(ctx.settings.access)
 
     async def snapshot(self) -> Snapshot:
         await self.ctx.refresh()
@@ -122,17 +124,20 @@ class Api:
         raw = request.path_params.get("tags", request.query_params.get("tags"))
         wanted = wanted_tags(raw, self.ctx.settings.web.show_all_on_root)
         snapshot = await self.snapshot()
-        doc = self.cache.get(snapshot, ("apps", wanted), lambda s: apps_document(s, wanted))
+        seen_by, view = self.views.view(request, snapshot)
+        doc = self.cache.get(
+            snapshot, ("apps", wanted, seen_by), lambda _: apps_document(view, wanted), seen_by.tag
+        )
         return conditional(request, doc)
 
     async def app(self, request: Request) -> Response:
         group = request.path_params["group"].casefold()
         name = request.path_params["name"].casefold()
-        snapshot = await self.snapshot()
+        seen_by, snapshot = self.views.view(request, await self.snapshot())
         for app in snapshot.applications:
             if app.group.casefold() == group and app.name.casefold() == name:
                 shape = application(app, snapshot.availability[app.key])
-                return conditional(request, encoded(shape, snapshot.revision))
+                return conditional(request, encoded(shape, snapshot.revision, seen_by.tag))
         return error(
             404,
             f"no application named {quoted(request.path_params['name'])} "
@@ -141,9 +146,15 @@ class Api:
 
     async def bookmarks(self, request: Request) -> Response:
         snapshot = await self.snapshot()
-        return conditional(request, self.cache.get(snapshot, ("bookmarks",), bookmarks_document))
+        seen_by, view = self.views.view(request, snapshot)
+        doc = self.cache.get(
+            snapshot, ("bookmarks", seen_by), lambda _: bookmarks_document(view), seen_by.tag
+        )
+        return conditional(request, doc)
 
     async def diagnostics(self, request: Request) -> Response:
+        if refused := self.views.operator_gate(request, "/api/diagnostics"):
+            return refused
         wanted = choices(request.query_params.get("verdict"), "verdict", VERDICTS)
         await self.ctx.refresh()
         outcomes = self.ctx.store.outcomes()
@@ -152,6 +163,8 @@ class Api:
         return conditional(request, encoded(body))
 
     async def sources(self, request: Request) -> Response:
+        if refused := self.views.operator_gate(request, "/api/sources"):
+            return refused
         return conditional(request, encoded(public_status(self.ctx.sources_status())))
 
     async def translation(self, request: Request) -> Response:

@@ -7,19 +7,27 @@
 - `/readyz` is 503 until every source has finished its first LIST, naming the ones that have not.
   It and `/api/sources` publish `public_status()`: no file system paths, no error texts.
 - `/metrics` is Prometheus text from the runtime's registry, which also holds the web metrics.
+  With access configured, series that name an app (`key`, or a probed `url`) are left out for
+  apps the asker may not see, unless it is an admin or comes in on the operator port.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import PurePath
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from startpunkt.checking.probing import redact
 from startpunkt.shapes.status import HealthJSON, SourcesJSON, SourceStatusJSON
+from startpunkt.store import Snapshot, probe_target
+from startpunkt.web.audiences import Views
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error
 from startpunkt.web.metrics import metrics_for
@@ -35,6 +43,26 @@ def not_synced(status: SourcesJSON) -> list[str]:
         if not source["synced"]
     ]
     return sorted(waiting)
+
+
+class VisibleSeries(Collector):
+    """A registry as one audience may read it: per-app series only for the apps in `view`."""
+
+    def __init__(self, registry: CollectorRegistry, view: Snapshot) -> None:
+        self._registry = registry
+        self._keys = {app.key for app in view.applications}
+        self._urls = {redact(t.url) for app in view.applications if (t := probe_target(app))}
+
+    def _keep(self, labels: Mapping[str, str]) -> bool:
+        if (key := labels.get("key")) is not None and key not in self._keys:
+            return False
+        return (url := labels.get("url")) is None or url in self._urls
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():
+            kept = Metric(family.name, family.documentation, family.type, family.unit)
+            kept.samples = [s for s in family.samples if self._keep(s.labels)]
+            yield kept
 
 
 _YAML_MARK = re.compile(r":(\d+):(\d+): ")
@@ -100,11 +128,17 @@ def _health(body: HealthJSON) -> Response:
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
     metrics_for(ctx)  # registered before the first scrape
+    seen = Views(ctx.settings.access)
 
     async def livez(request: Request) -> Response:
         return _health({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        if seen.operator_gate(request, "/api/sources") is not None:
+            # the per-source details are /api/sources' to give; the status is everyone's
+            if ctx.ready():
+                return JSONResponse({"status": "ready"}, headers=NO_STORE)
+            return error(503, "not ready", headers=NO_STORE)
         status = public_status(ctx.sources_status())
         if ctx.ready():
             return _health({"status": "ready", "sources": status})
@@ -117,7 +151,13 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         return error(503, message, headers=NO_STORE, not_synced=waiting, sources=status)
 
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+        if refused := seen.operator_gate(request, "/metrics"):
+            return refused
+        audience, view = seen.view(request, ctx.store.snapshot())
+        if not seen.enabled or audience.is_admin:
+            return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+        filtered = VisibleSeries(ctx.registry, view)
+        return Response(generate_latest(filtered), media_type=CONTENT_TYPE_LATEST)
 
     async def started(request: Request) -> Response:
         # answering at all means start-up is over: the configuration was valid and the

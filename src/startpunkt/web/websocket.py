@@ -18,13 +18,16 @@ import json
 import logging
 
 from starlette.datastructures import QueryParams
+from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 
+from startpunkt.access import Policy, audience
 from startpunkt.events import Subscription, TooManyClients
 from startpunkt.web import serving, stream
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error_body
+from startpunkt.web.identity import viewer_of
 from startpunkt.web.metrics import WebMetrics, metrics_for
 from startpunkt.web.params import BadParameter, wanted_tags
 
@@ -60,6 +63,7 @@ class _Endpoint:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
         self.metrics = metrics_for(ctx)
+        self.policy = Policy.of(ctx.settings.access)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
@@ -72,7 +76,8 @@ class _Endpoint:
         query = QueryParams(scope["query_string"])
         try:
             tags = wanted_tags(query.get("tags"), ctx.settings.web.show_all_on_root)
-            sub = ctx.hub.connect(_resume(query), tags)
+            viewer = viewer_of(HTTPConnection(scope))
+            sub = ctx.hub.connect(_resume(query), tags, audience(viewer, self.policy), self.policy)
         except BadParameter as e:
             await _deny(send, 400, str(e))
             return
