@@ -85,7 +85,12 @@ def build_context(
     settings = settings or Settings()
     catalog = (store or build_store(apps)).catalog
     realtime = settings.realtime
-    hub = Hub(catalog, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
+    hub = Hub(
+        catalog,
+        replay=realtime.replay_buffer,
+        client_queue=realtime.client_queue,
+        max_clients=realtime.max_connections,
+    )
     return WebContext(settings=settings, catalog=catalog, hub=hub, version="bench")
 
 

@@ -52,7 +52,7 @@ def fill(ctx: WebContext, store: Store | None) -> None:
     if store is None:
         load(ctx)
         return
-    ManifestsDirectory(EXAMPLES, store, ctx.settings).load()
+    ManifestsDirectory(EXAMPLES, store, settings=ctx.settings).load()
     for app in store.snapshot().applications:
         target = probe_target(app)
         state = STATES.get(app.name, State.UP)

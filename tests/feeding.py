@@ -21,7 +21,7 @@ Obj = Mapping[str, Any]
 class Feed:
     def __init__(self, catalog: Catalog, outcome_of: Callable[[str, Obj], Outcome]) -> None:
         self.catalog = catalog
-        self._outcome_of = outcome_of
+        self.outcome_of = outcome_of
         self._keys: set[ObjectKey] = set()
 
     @property
@@ -40,14 +40,14 @@ class Feed:
             self._keys.discard(key)
             return self.catalog.update([(key, None)])
         self._keys.add(key)
-        return self.catalog.update([(key, self._outcome_of(source, obj))])
+        return self.catalog.update([(key, self.outcome_of(source, obj))])
 
     def replace(self, source: str, objects: Iterable[Obj], quiet: bool = False) -> list[Change]:
         fresh = {object_key(source, obj): obj for obj in objects}
         gone = [k for k in sorted(self._keys) if k[0] == source and k not in fresh]
         self._keys = (self._keys - set(gone)) | fresh.keys()
         updates: list[tuple[ObjectKey, Outcome | None]] = [(k, None) for k in gone]
-        updates += [(k, self._outcome_of(source, obj)) for k, obj in fresh.items()]
+        updates += [(k, self.outcome_of(source, obj)) for k, obj in fresh.items()]
         changes = [c for key, outcome in updates for c in self.catalog.set_outcome(key, outcome)]
         if quiet and changes:
             self.catalog.resync()

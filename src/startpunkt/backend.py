@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
+
+from startpunkt.shapes.status import (
+    LeaderElectionJSON,
+    ReflectorState,
+    Role,
+    SourcesJSON,
+    SourceStatusJSON,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +25,7 @@ class SourceStatus:
     source: str
     kind: str
     namespace: str | None
-    state: str  # syncing, synced, reconnecting, absent or forbidden
+    state: ReflectorState
     synced: bool  # listed at least once
     api_version: str | None = None
     resource_version: str | None = None
@@ -27,7 +35,7 @@ class SourceStatus:
     relists: int = 0
     events: Mapping[str, int] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> SourceStatusJSON:
         return {
             "source": self.source,
             "kind": self.kind,
@@ -49,9 +57,9 @@ class LeaderStatus:
     lease: str  # namespace/name
     identity: str
     holder: str | None
-    role: str
+    role: Role
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> LeaderElectionJSON:
         return {
             "lease": self.lease,
             "identity": self.identity,
@@ -69,8 +77,8 @@ class ClusterStatus:
     sources: tuple[SourceStatus, ...] = ()
     leader_election: LeaderStatus | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    def as_json(self) -> SourcesJSON:
+        body: SourcesJSON = {
             "watching": self.watching,
             "ready": self.ready,
             "sources": [s.as_json() for s in self.sources],
@@ -89,7 +97,7 @@ class ManifestsStatus:
     files: int
     errors: Mapping[str, str] = field(default_factory=dict)  # path -> what is wrong
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> SourcesJSON:
         return {
             "watching": False,
             "manifests": self.directory,

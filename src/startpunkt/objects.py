@@ -9,11 +9,10 @@ the objects turn into (that is the catalog's).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from startpunkt.model import Reference
+from startpunkt.shapes.kube import KubeObject
 
-KubeObject = Mapping[str, Any]
 # (source name, namespace, name)
 ObjectKey = tuple[str, str, str]
 Identity = tuple[str, str, str, str]  # (API group, kind, namespace, name)

@@ -6,15 +6,17 @@ all stop and the process exits, so a pod never serves a store that silently stop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from startpunkt import __version__
@@ -36,11 +38,12 @@ from startpunkt.manifests import ManifestsDirectory
 from startpunkt.model import Outcome
 from startpunkt.objects import ObjectCache
 from startpunkt.reloading import ConfigFollower
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import SOURCES, map_object
 from startpunkt.sources.base import MappingContext
-from startpunkt.store import KubeObject, Store
+from startpunkt.store import Store
 from startpunkt.web import serving
-from startpunkt.web.app import create_app
+from startpunkt.web.app import create_app, create_operator_app
 from startpunkt.web.context import WebContext
 
 log = logging.getLogger(__name__)
@@ -140,9 +143,9 @@ class _Backend:
     leader_work: list[tuple[str, Work]] = field(default_factory=list)
 
 
-def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext) -> _Backend:
+def _backend(options: Options, settings: Settings, *, store: Store, ctx: WebContext) -> _Backend:
     if options.manifests is not None:
-        manifests = ManifestsDirectory(options.manifests, store, settings)
+        manifests = ManifestsDirectory(options.manifests, store, settings=settings)
         manifests.load()
         ctx.backend = manifests
         return _Backend([("manifests poller", forever(manifests.run()))])
@@ -158,7 +161,9 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
         ctx.backend = watchers
         work: list[tuple[str, Work]] = []
         if settings.status.enabled:
-            reporter = StatusReporter(api, store, settings, field_manager(identity()))
+            reporter = StatusReporter(
+                api, store, settings=settings, field_manager=field_manager(identity())
+            )
             work.append(("status reporter", reporter.run))
         return _Backend([], client, watchers, api, work)
 
@@ -180,23 +185,31 @@ def _follower(
         app.app = create_app(ctx)
         ctx.hub.publish(Event.build("CONFIG_CHANGED", {"changed": changed}))
 
-    return ConfigFollower(options.config_path, ctx.settings, apply)
+    return ConfigFollower(options.config_path, ctx.settings, apply=apply)
 
 
-async def serve(settings: Settings, options: Options, sock: socket.socket) -> None:
+async def serve(
+    settings: Settings,
+    options: Options,
+    sock: socket.socket,
+    operator_sock: socket.socket | None = None,
+) -> None:
     store = build_store(settings, revision_base(), options.substitutions)
     realtime = settings.realtime
     hub = Hub(
-        store.catalog, realtime.replay_buffer, realtime.client_queue, realtime.max_connections
+        store.catalog,
+        replay=realtime.replay_buffer,
+        client_queue=realtime.client_queue,
+        max_clients=realtime.max_connections,
     )
     ctx = WebContext(settings=settings, catalog=store.catalog, hub=hub, version=__version__)
-    backend = _backend(options, settings, store, ctx)
+    backend = _backend(options, settings, store=store, ctx=ctx)
     tasks = list(backend.tasks)
     leader_work = list(backend.leader_work)
     if settings.availability.enabled:
         checker = Checker(settings, store, registry=ctx.registry)
         leader_work.append(("availability checker", checker.run))
-    tasks += _leadership(settings, options, backend, ctx, leader_work, store)
+    tasks += _leadership(settings, options, backend=backend, ctx=ctx, work=leader_work, store=store)
     app = _Swappable(create_app(ctx))
     if follower := _follower(options, ctx, app, store):
         tasks.append(("configuration follower", forever(follower.run())))
@@ -208,6 +221,9 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="off",
+        # with access configured the peer address decides whose identity headers are believed;
+        # uvicorn would replace it with the X-Forwarded-For of a proxy on 127.0.0.1
+        proxy_headers=not settings.access.enabled,
     )
     server = serving.Server(config, hub)
     host, port = sock.getsockname()[:2]
@@ -218,6 +234,8 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
             for name, work in tasks:
                 group.create_task(work, name=name)
             group.create_task(_serve(server, sock, backend.watchers), name="http server")
+            if operator_sock is not None:
+                group.create_task(_operator(ctx, operator_sock), name="operator http server")
             log.info("Startpunkt %s is serving http://%s:%d/", __version__, _display(host), port)
     except* _Stopped:
         pass
@@ -232,6 +250,7 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
 def _leadership(
     settings: Settings,
     options: Options,
+    *,
     backend: _Backend,
     ctx: WebContext,
     work: list[tuple[str, Work]],
@@ -246,11 +265,47 @@ def _leadership(
     if alone or api is None or connection is None:
         ctx.registry.register(LeaderCollector(lambda: True))
         return [(name, forever(factory())) for name, factory in work]
-    replicas = Replicas(api, store, settings, connection.namespace, work, ctx.backend.ready)
+    replicas = Replicas(
+        api,
+        store,
+        settings=settings,
+        fallback_namespace=connection.namespace,
+        work=work,
+        ready=ctx.backend.ready,
+    )
     elector = replicas.elector
     ctx.registry.register(LeaderCollector(lambda: elector.leading))
     ctx.backend = _Elected(ctx.backend, elector)
     return replicas.tasks()
+
+
+def bind_operator(settings: Settings, host: str) -> socket.socket | None:
+    """The operator port's socket, with `access.operatorEndpoints: port`."""
+    if settings.access.operator_endpoints != "port":
+        return None
+    return bind(host, settings.access.operator_port)
+
+
+class _OperatorServer(uvicorn.Server):
+    """The operator port's server; signals are the main server's business."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def _operator(ctx: WebContext, sock: socket.socket) -> None:
+    config = serving.config(
+        create_operator_app(ctx),
+        ctx.settings.server,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
+    )
+    host, port = sock.getsockname()[:2]
+    log.info("Operator endpoints are served on http://%s:%d/metrics", _display(host), port)
+    await forever(_OperatorServer(config).serve(sockets=[sock]))
 
 
 class _Elected:

@@ -11,7 +11,6 @@ Single-threaded by design: it is only touched from the event loop, so it needs n
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Literal
 
 from startpunkt.catalog import (
     Catalog,
@@ -27,18 +26,18 @@ from startpunkt.catalog import (
     probe_target,
 )
 from startpunkt.model import Application, Availability, Outcome
-from startpunkt.objects import KubeObject, ObjectCache, ObjectKey, object_key
+from startpunkt.objects import ObjectCache, ObjectKey, object_key
+from startpunkt.shapes.kube import KubeObject, ObjectEventType
 
 __all__ = [
     "CatalogView",
     "Change",
-    "EventType",
     "KubeObject",
     "Listener",
-    "Mapper",
     "Notice",
     "ObjectKey",
     "ObjectsChanged",
+    "OutcomeOf",
     "ProbeTarget",
     "ReferencesChanged",
     "Resync",
@@ -48,9 +47,9 @@ __all__ = [
     "probe_target",
 ]
 
-EventType = Literal["ADDED", "MODIFIED", "DELETED"]
-# None: the object is not a candidate itself, only something others may refer to
-Mapper = Callable[[str, KubeObject], Outcome | None]
+# the outcome of one object of a source; None: the object is not a candidate itself, only
+# something others may refer to
+OutcomeOf = Callable[[str, KubeObject], Outcome | None]
 
 
 class Store:
@@ -62,7 +61,7 @@ class Store:
 
     def __init__(
         self,
-        mapper: Mapper,
+        mapper: OutcomeOf,
         *,
         objects: ObjectCache | None = None,
         catalog: Catalog | None = None,
@@ -94,7 +93,7 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def apply(self, source: str, event: EventType, obj: KubeObject) -> list[Change]:
+    def apply(self, source: str, event: ObjectEventType, obj: KubeObject) -> list[Change]:
         """One watch event."""
         key = object_key(source, obj)
         if event == "DELETED":
@@ -114,6 +113,7 @@ class Store:
         self,
         source: str,
         objects: Iterable[KubeObject],
+        *,
         namespace: str | None = None,
         quiet: bool = False,
     ) -> list[Change]:
@@ -142,7 +142,7 @@ class Store:
             self.catalog.publish(changes)
         return changes
 
-    def remap_all(self, mapper: Mapper | None = None) -> list[Change]:
+    def remap_all(self, mapper: OutcomeOf | None = None) -> list[Change]:
         """Maps every object again (with `mapper` from now on, when given: the mapping
         settings changed); differences are announced."""
         if mapper is not None:

@@ -23,11 +23,12 @@ from typing import Any
 import httpx
 import pytest
 
-from startpunkt.backend import BackendStatus, ClusterStatus
+from startpunkt.backend import BackendStatus, ClusterStatus, SourceStatus
 from startpunkt.catalog import Catalog, Change
 from startpunkt.config import Settings
 from startpunkt.events import Hub
 from startpunkt.model import Application, Bookmark, ObjectRef, Outcome
+from startpunkt.shapes.status import ReflectorState
 from startpunkt.web import serving
 from startpunkt.web.app import create_app
 from startpunkt.web.context import WebContext
@@ -37,6 +38,14 @@ from tests.waiting import eventually
 APPS = "startpunkt"
 BOOKMARKS = "bookmarks"
 STREAM = "/api/updates/stream"
+
+
+def source_status(
+    source: str, state: str, namespace: str | None = None, **fields: Any
+) -> SourceStatus:
+    """One source's health as a reflector reports it (synced when its state says so)."""
+    fields.setdefault("synced", state == "synced")
+    return SourceStatus(source, source, namespace, ReflectorState(state), **fields)
 
 
 def app_object(name: str, group: str = "Tools", namespace: str = "default", **spec: Any) -> dict:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from startpunkt.backend import ClusterStatus, SourceStatus
-from tests.web.conftest import Site
+from startpunkt.backend import ClusterStatus
+from tests.web.conftest import Site, source_status
 
 
 async def test_every_object_is_listed_with_its_verdict_reason_and_urls(site: Site) -> None:
@@ -68,7 +68,7 @@ async def test_diagnostics_filter_by_verdict(site: Site) -> None:
 
 
 async def test_sources_reports_the_runtime_status(site: Site) -> None:
-    ingress = SourceStatus("ingress", "Ingress", None, "synced", synced=True, relists=2)
+    ingress = source_status("ingress", "synced", relists=2)
     site.backend.value = ClusterStatus(watching=True, ready=True, sources=(ingress,))
 
     response = await site.get("/api/sources")
@@ -79,7 +79,7 @@ async def test_sources_reports_the_runtime_status(site: Site) -> None:
         "sources": [
             {
                 "source": "ingress",
-                "kind": "Ingress",
+                "kind": "ingress",
                 "namespace": None,
                 "state": "synced",
                 "synced": True,

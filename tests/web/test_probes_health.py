@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from startpunkt.backend import ClusterStatus, SourceStatus
-from tests.web.conftest import MakeSite, Site
+from startpunkt.backend import ClusterStatus
+from tests.web.conftest import MakeSite, Site, source_status
 
 
 async def test_livez_answers_even_when_nothing_is_synced(make_site: MakeSite) -> None:
@@ -22,10 +22,11 @@ async def test_readyz_is_503_naming_the_sources_not_synced(make_site: MakeSite) 
         watching=True,
         ready=False,
         sources=(
-            SourceStatus("ingress", "Ingress", None, "synced", synced=True),
-            SourceStatus("route", "Route", None, "absent", synced=True),  # listed, then removed
-            SourceStatus("startpunkt", "Application", "apps", "syncing", synced=False),
-            SourceStatus("hajimari", "Application", None, "forbidden", synced=False),
+            source_status("ingress", "synced"),
+            # listed, then its CRD went away
+            source_status("route", "absent", synced=True),
+            source_status("startpunkt", "syncing", "apps"),
+            source_status("hajimari", "forbidden"),
         ),
     )
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import httpx
 
-from startpunkt.backend import ClusterStatus, SourceStatus
+from startpunkt.backend import ClusterStatus
 from tests.serving import Served
 from tests.waiting import wait_until
-from tests.web.conftest import MakeSite
+from tests.web.conftest import MakeSite, source_status
 
 FORBIDDEN = (
     '403 Forbidden: applications.startpunkt.ullberg.us is forbidden: User "system:serviceaccount:'
@@ -19,10 +19,6 @@ FORBIDDEN = (
 )
 REFUSED = "ConnectError [Errno 111] Connect call failed ('10.96.0.1', 443)"
 TIMEOUT = "ReadTimeout timed out reading https://10.96.0.1:443/apis/x?watch=1"
-
-
-def source(name: str, state: str, error: str | None) -> SourceStatus:
-    return SourceStatus(name, name, None, state, synced=state == "synced", last_error=error)
 
 
 def test_manifests_are_published_by_relative_name_and_a_short_category(tmp_path: Path) -> None:
@@ -52,11 +48,11 @@ async def test_api_server_errors_are_published_as_a_category(make_site: MakeSite
         watching=True,
         ready=False,
         sources=(
-            source("startpunkt-application", "forbidden", FORBIDDEN),
-            source("ingress", "reconnecting", REFUSED),
-            source("route", "reconnecting", TIMEOUT),
-            source("istio", "syncing", "watch ended immediately"),
-            source("httproute", "synced", None),
+            source_status("startpunkt-application", "forbidden", last_error=FORBIDDEN),
+            source_status("ingress", "reconnecting", last_error=REFUSED),
+            source_status("route", "reconnecting", last_error=TIMEOUT),
+            source_status("istio", "syncing", last_error="watch ended immediately"),
+            source_status("httproute", "synced"),
         ),
     )
 

@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterator, Sequence
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from startpunkt.kube.reflector import ReflectorState, ReflectorStatus
+from startpunkt.kube.reflector import ReflectorStatus
+from startpunkt.shapes.status import ReflectorState
 
 
 class WatchCollector(Collector):

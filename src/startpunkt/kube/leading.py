@@ -34,18 +34,13 @@ from typing import Any
 from startpunkt.backend import LeaderStatus
 from startpunkt.config import LeaderElection
 from startpunkt.kube.api import TRANSIENT, Api, ApiError, JSONObject
+from startpunkt.shapes.status import Role
 
 log = logging.getLogger(__name__)
 
 GROUP_VERSION = "coordination.k8s.io/v1"
 
 Work = Callable[[], Coroutine[Any, Any, None]]
-
-
-class Role(enum.StrEnum):
-    FOLLOWER = "follower"
-    LEADER = "leader"
-    ALONE = "alone"  # the Lease cannot be used: this replica does everything itself
 
 
 WORKING = (Role.LEADER, Role.ALONE)
@@ -90,6 +85,7 @@ def identity(environ: Mapping[str, str] | None = None) -> str:
 def lease_config(
     settings: LeaderElection,
     fallback_namespace: str,
+    *,
     environ: Mapping[str, str] | None = None,
     unusable_retry: float = 60.0,
 ) -> LeaseConfig:
@@ -142,6 +138,7 @@ class LeaderElector:
         self,
         api: Api,
         config: LeaseConfig,
+        *,
         lead: Work,
         rng: Callable[[], float] = random.random,
     ) -> None:
@@ -169,7 +166,7 @@ class LeaderElector:
         return self.role in WORKING
 
     def status(self) -> LeaderStatus:
-        return LeaderStatus(self.config.where, self.config.identity, self.holder, self.role.value)
+        return LeaderStatus(self.config.where, self.config.identity, self.holder, self.role)
 
     async def run(self) -> None:
         """Campaigns, leads and follows until cancelled; hands the Lease back on the way out."""

@@ -15,8 +15,9 @@ from startpunkt.backend import ClusterStatus
 from startpunkt.config import Settings
 from startpunkt.kube.api import Api
 from startpunkt.kube.discovery import Discovery
-from startpunkt.kube.reflector import Reflector, ReflectorState
+from startpunkt.kube.reflector import Reflector
 from startpunkt.kube.watching import plans
+from startpunkt.shapes.status import ReflectorState
 from startpunkt.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,15 @@ class Lister:
         discovery = Discovery(api, ttl=settings.watch.absent_recheck)
         self._ttl = settings.watch.cache_ttl
         self.reflectors = [
-            Reflector(api, discovery, store, p.source, p.kinds, p.namespace, settings.watch)
+            Reflector(
+                api,
+                discovery,
+                store=store,
+                source=p.source,
+                kinds=p.kinds,
+                namespace=p.namespace,
+                settings=settings.watch,
+            )
             for p in plans(settings)
         ]
         self._lock = asyncio.Lock()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import enum
 import logging
 import random
 import time
@@ -33,6 +32,8 @@ from startpunkt.config import Watch as WatchSettings
 from startpunkt.kube.api import TRANSIENT, Api, ApiError, JSONObject, collection_path
 from startpunkt.kube.discovery import Discovery
 from startpunkt.model import ResourceKind
+from startpunkt.shapes.kube import watch_event
+from startpunkt.shapes.status import ReflectorState
 from startpunkt.store import Store
 
 log = logging.getLogger(__name__)
@@ -41,14 +42,6 @@ log = logging.getLogger(__name__)
 FORBIDDEN_TRIES = 5
 # listings started over after an expired continue token before one unpaginated LIST
 CONTINUE_RESTARTS = 1
-
-
-class ReflectorState(enum.StrEnum):
-    SYNCING = "syncing"
-    SYNCED = "synced"
-    RECONNECTING = "reconnecting"
-    ABSENT = "absent"
-    FORBIDDEN = "forbidden"
 
 
 @dataclass(slots=True)
@@ -78,7 +71,7 @@ class ReflectorStatus:
             source=self.source,
             kind=self.label,
             namespace=self.namespace,
-            state=self.state.value,
+            state=self.state,
             synced=self.synced_once,
             api_version=self.api_version,
             resource_version=self.resource_version,
@@ -115,6 +108,7 @@ class Reflector:
         self,
         api: Api,
         discovery: Discovery,
+        *,
         store: Store,
         source: str,
         kinds: tuple[ResourceKind, ...],
@@ -202,7 +196,7 @@ class Reflector:
                 )
             status.state = ReflectorState.ABSENT
             # an API that disappeared takes its objects with it
-            self._store.replace(status.source, [], status.namespace)
+            self._store.replace(status.source, [], namespace=status.namespace)
             return None
         self._kind = kind
         status.api_version = kind.api_version
@@ -252,7 +246,9 @@ class Reflector:
                 version = str(meta.get("resourceVersion") or "")
                 break
         status = self.status
-        self._store.replace(status.source, items, status.namespace, quiet=not status.synced_once)
+        self._store.replace(
+            status.source, items, namespace=status.namespace, quiet=not status.synced_once
+        )
         status.resource_version = self._version = version
         # the store now matches the server: this source is synced
         self._mark_synced()
@@ -295,12 +291,12 @@ class Reflector:
         self._backoff.reset()
         self._forbidden_in_a_row = 0
 
-    def _handle(self, event: JSONObject) -> None:
+    def _handle(self, line: JSONObject) -> None:
         status = self.status
-        kind = str(event.get("type", ""))
-        obj = event.get("object")
-        if not isinstance(obj, dict):
+        event = watch_event(line)
+        if event is None:
             return
+        kind, obj = event["type"], event["object"]
         status.events[kind] += 1
         status.last_event = time.time()
         if kind == "ERROR":
@@ -311,13 +307,13 @@ class Reflector:
         meta = obj.get("metadata") or {}
         if version := meta.get("resourceVersion"):
             status.resource_version = self._version = str(version)
-        if kind not in ("ADDED", "MODIFIED", "DELETED"):
-            return  # BOOKMARK: only the version moves
+        if kind == "BOOKMARK":
+            return  # only the version moves
         if self._log_events:
             log.info(
                 "%s %s: %s/%s", status.label, kind, meta.get("namespace", ""), meta.get("name", "")
             )
-        self._store.apply(status.source, kind, obj)  # type: ignore[arg-type]
+        self._store.apply(status.source, kind, obj)
 
     async def _api_error(self, error: ApiError) -> None:
         status = self.status

@@ -13,8 +13,9 @@ from startpunkt.backend import ClusterStatus
 from startpunkt.config import Settings
 from startpunkt.kube.api import Api
 from startpunkt.kube.discovery import Discovery
-from startpunkt.kube.reflector import Reflector, ReflectorState
+from startpunkt.kube.reflector import Reflector
 from startpunkt.model import Reference, ResourceKind
+from startpunkt.shapes.status import ReflectorState
 from startpunkt.sources import (
     ENDPOINTSLICE_KINDS,
     ENDPOINTSLICE_SOURCE,
@@ -91,11 +92,11 @@ class Watchers:
         return Reflector(
             self._api,
             self._discovery,
-            self._store,
-            plan.source,
-            plan.kinds,
-            plan.namespace,
-            self._settings.watch,
+            store=self._store,
+            source=plan.source,
+            kinds=plan.kinds,
+            namespace=plan.namespace,
+            settings=self._settings.watch,
             field_selector=field_selector,
             log_events=not plan.dependency,
         )

@@ -7,21 +7,29 @@
 - `/readyz` is 503 until every source has finished its first LIST, naming the ones that have not.
   It and `/api/sources` publish `public_status()`: no file system paths, no error texts.
 - `/metrics` is Prometheus text from the runtime's registry, which also holds the web metrics.
+  With access configured, series that name an app (`key`, or a probed `url`) are left out for
+  apps the asker may not see, unless it is an admin or comes in on the operator port.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import PurePath
-from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from startpunkt.backend import BackendStatus, ClusterStatus, ManifestsStatus
+from startpunkt.checking.probing import redact
+from startpunkt.shapes.status import HealthJSON, SourcesJSON
+from startpunkt.store import Snapshot, probe_target
+from startpunkt.web.audiences import Views
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error
 
@@ -37,6 +45,26 @@ def not_synced(status: BackendStatus) -> list[str]:
         for s in status.sources
         if not s.synced
     )
+
+
+class VisibleSeries(Collector):
+    """A registry as one audience may read it: per-app series only for the apps in `view`."""
+
+    def __init__(self, registry: CollectorRegistry, view: Snapshot) -> None:
+        self._registry = registry
+        self._keys = {app.key for app in view.applications}
+        self._urls = {redact(t.url) for app in view.applications if (t := probe_target(app))}
+
+    def _keep(self, labels: Mapping[str, str]) -> bool:
+        if (key := labels.get("key")) is not None and key not in self._keys:
+            return False
+        return (url := labels.get("url")) is None or url in self._urls
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():
+            kept = Metric(family.name, family.documentation, family.type, family.unit)
+            kept.samples = [s for s in family.samples if self._keep(s.labels)]
+            yield kept
 
 
 _YAML_MARK = re.compile(r":(\d+):(\d+): ")
@@ -73,7 +101,7 @@ def _relative(path: str, root: PurePath | None) -> str:
     return pure.name
 
 
-def public_status(status: BackendStatus) -> dict[str, Any]:
+def public_status(status: BackendStatus) -> SourcesJSON:
     """The backend's status as anyone may read it: the manifests directory by its own name,
     files relative to it, and errors as a category rather than their full text."""
     if isinstance(status, ManifestsStatus):
@@ -89,31 +117,47 @@ def public_status(status: BackendStatus) -> dict[str, Any]:
     return replace(status, sources=sources).as_json()
 
 
+def _health(body: HealthJSON) -> Response:
+    return JSONResponse(body, headers=NO_STORE)
+
+
 def routes(ctx: WebContext) -> list[BaseRoute]:
+    seen = Views(ctx.settings.access)
 
     async def livez(request: Request) -> Response:
-        return JSONResponse({"status": "ok"}, headers=NO_STORE)
+        return _health({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        if seen.operator_gate(request, "/api/sources") is not None:
+            # the per-source details are /api/sources' to give; the status is everyone's
+            if ctx.backend.ready():
+                return JSONResponse({"status": "ready"}, headers=NO_STORE)
+            return error(503, "not ready", headers=NO_STORE)
         status = ctx.backend.status()
         public = public_status(status)
         if ctx.backend.ready():
-            return JSONResponse({"status": "ready", "sources": public}, headers=NO_STORE)
+            return _health({"status": "ready", "sources": public})
         waiting = not_synced(status)
         message = (
             f"not ready: waiting for the first sync of {', '.join(waiting)}"
             if waiting
             else "not ready: starting"
         )
-        return error(503, message, headers=NO_STORE, notSynced=waiting, sources=public)
+        return error(503, message, headers=NO_STORE, not_synced=waiting, sources=public)
 
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+        if refused := seen.operator_gate(request, "/metrics"):
+            return refused
+        audience, view = seen.view(request, ctx.catalog.snapshot())
+        if not seen.enabled or audience.is_admin:
+            return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+        filtered = VisibleSeries(ctx.registry, view)
+        return Response(generate_latest(filtered), media_type=CONTENT_TYPE_LATEST)
 
     async def started(request: Request) -> Response:
         # answering at all means start-up is over: the configuration was valid and the
         # listener is open (a startup probe then hands over to liveness)
-        return JSONResponse({"status": "started"}, headers=NO_STORE)
+        return _health({"status": "started"})
 
     return [
         Route("/livez", livez, methods=["GET"]),
