@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -51,6 +52,13 @@ from startpunkt.web.app import create_app
 
 STAMP = re.compile(rb"t=(\d+);p=(-?\d+)")
 END = -1  # the phase of the last change, which ends the client's reading
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 # -- the server side (a child process) ------------------------------------------------------
@@ -97,11 +105,16 @@ async def run_server(args: argparse.Namespace) -> dict[str, Any]:
         await until(lambda: ctx.hub.clients >= args.clients_one, 60)
         index = 0
         busy: list[float] = []
+        client_busy: list[float] = []
+        cut: list[int] = []  # streams closed by the server so far, after each rate
         for phase, rate in enumerate(args.rate_list):
-            wall, cpu = time.monotonic(), time.process_time()
+            wall, cpu, peer = time.monotonic(), time.process_time(), cpu_seconds(proc.pid)
             index = await change_at(ctx.store, args.apps, rate, args.seconds, phase, index)
-            busy.append((time.process_time() - cpu) / (time.monotonic() - wall))
+            took = time.monotonic() - wall
+            busy.append((time.process_time() - cpu) / took)
+            client_busy.append((cpu_seconds(proc.pid) - peer) / took)
             await asyncio.sleep(1.0)  # let the last of this rate arrive before the next
+            cut.append(args.clients_one - ctx.hub.clients)
         obj = app_object(index % args.apps, info=f"t={time.monotonic_ns()};p={END}")
         ctx.store.apply("startpunkt", "MODIFIED", obj)
         async with asyncio.timeout(120):
@@ -110,6 +123,8 @@ async def run_server(args: argparse.Namespace) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(line)
         result["open_s"] = opened["seconds"]
         result["busy"] = busy
+        result["client_busy"] = client_busy
+        result["cut"] = cut
         return result
     finally:
         await stop(server, task)
@@ -180,11 +195,10 @@ async def client(port: int, count: int, sample: int) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(300):
             await asyncio.gather(*(d.wait() for d in dones))
-    cut = sum(1 for _, p in streams if p.closed)
     phases = {str(k): {"n": len(v), **summary(v)} for k, v in sorted(record.items())}
     for transport, _ in streams:
         transport.close()
-    print(json.dumps({"cut": cut, "sampled": len(dones), "phases": phases}), flush=True)
+    print(json.dumps({"sampled": len(dones), "phases": phases}), flush=True)
 
 
 # -- the driver ----------------------------------------------------------------------------
@@ -218,7 +232,7 @@ def main() -> None:
     print("server (uvicorn, uvloop, httptools) on CPU 0, clients (raw asyncio) on CPU 1")
     print(
         f"{'clients':>8}{'changes/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'lines':>9}{'cut':>7}{'server CPU':>12}   p99 <= {args.goal:.0f} ms"
+        f"{'lines':>9}{'cut':>7}{'server CPU':>12}{'client CPU':>12}   p99 <= {args.goal:.0f} ms"
     )
     for clients in (int(c) for c in args.clients.split(",")):
         started = time.monotonic()
@@ -239,12 +253,13 @@ def main() -> None:
             ok = "yes" if p["p99"] <= args.goal and p["n"] == expected else "NO"
             print(
                 f"{clients:8d}{rate:11d}{p['p50']:9.1f}{p['p99']:9.1f}{p['max']:9.1f}"
-                f"{p['n']:9d}{r['cut']:7d}{r['busy'][phase]:11.0%}   {ok}",
+                f"{p['n']:9d}{r['cut'][phase]:7d}{r['busy'][phase]:12.0%}"
+                f"{r['client_busy'][phase]:12.0%}   {ok}",
                 flush=True,
             )
         print(
             f"{'':8}(opened {clients} streams in {r['open_s']:.1f} s; lines: of "
-            f"{r['sampled']} timed streams; cut: streams the server closed; "
+            f"{r['sampled']} timed streams; cut: streams the server has closed by then; "
             f"{time.monotonic() - started:.0f} s)",
             flush=True,
         )
