@@ -206,6 +206,10 @@ def main() -> None:
                             f"   {loads[0]['nodes']}  (run {round_})",
                             flush=True,
                         )
+                print(
+                    "machine load average (1, 5, 15 min): "
+                    + " ".join(f"{x:.1f}" for x in os.getloadavg())
+                )
                 if args.profile:
                     print("renderer main thread, ms per trace event (one load each):")
                     for label, sheet in cases:

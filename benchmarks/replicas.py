@@ -190,6 +190,7 @@ async def measure(cluster: KubeCluster, args: argparse.Namespace, tmp: Path) -> 
                     proc.terminate()
                 for proc, _ in replicas:
                     proc.wait(timeout=30)
+    print("machine load average (1, 5, 15 min): " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     print("CPU: share of one core over the window (writes plus 1 s); replicas: all N together")
 
 

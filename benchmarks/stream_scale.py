@@ -55,6 +55,11 @@ END = -1  # the phase of the last change, which ends the client's reading
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def waited_seconds(pid: int | str) -> float:
+    """Time the process's main thread was ready to run but waiting for a CPU (run queue)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -106,13 +111,18 @@ async def run_server(args: argparse.Namespace) -> dict[str, Any]:
         index = 0
         busy: list[float] = []
         client_busy: list[float] = []
+        waited: list[float] = []
+        client_waited: list[float] = []
         cut: list[int] = []  # streams closed by the server so far, after each rate
         for phase, rate in enumerate(args.rate_list):
             wall, cpu, peer = time.monotonic(), time.process_time(), cpu_seconds(proc.pid)
+            queued, peer_queued = waited_seconds("self"), waited_seconds(proc.pid)
             index = await change_at(ctx.store, args.apps, rate, args.seconds, phase, index)
             took = time.monotonic() - wall
             busy.append((time.process_time() - cpu) / took)
             client_busy.append((cpu_seconds(proc.pid) - peer) / took)
+            waited.append((waited_seconds("self") - queued) / took)
+            client_waited.append((waited_seconds(proc.pid) - peer_queued) / took)
             await asyncio.sleep(1.0)  # let the last of this rate arrive before the next
             cut.append(args.clients_one - ctx.hub.clients)
         obj = app_object(index % args.apps, info=f"t={time.monotonic_ns()};p={END}")
@@ -125,6 +135,8 @@ async def run_server(args: argparse.Namespace) -> dict[str, Any]:
         result["busy"] = busy
         result["client_busy"] = client_busy
         result["cut"] = cut
+        result["waited"] = waited
+        result["client_waited"] = client_waited
         return result
     finally:
         await stop(server, task)
@@ -232,7 +244,8 @@ def main() -> None:
     print("server (uvicorn, uvloop, httptools) on CPU 0, clients (raw asyncio) on CPU 1")
     print(
         f"{'clients':>8}{'changes/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'lines':>9}{'cut':>7}{'server CPU':>12}{'client CPU':>12}   p99 <= {args.goal:.0f} ms"
+        f"{'lines':>9}{'cut':>7}{'server CPU':>12}{'waited':>8}{'client CPU':>12}{'waited':>8}"
+        f"   p99 <= {args.goal:.0f} ms"
     )
     for clients in (int(c) for c in args.clients.split(",")):
         started = time.monotonic()
@@ -254,7 +267,8 @@ def main() -> None:
             print(
                 f"{clients:8d}{rate:11d}{p['p50']:9.1f}{p['p99']:9.1f}{p['max']:9.1f}"
                 f"{p['n']:9d}{r['cut'][phase]:7d}{r['busy'][phase]:12.0%}"
-                f"{r['client_busy'][phase]:12.0%}   {ok}",
+                f"{r['waited'][phase]:8.0%}{r['client_busy'][phase]:12.0%}"
+                f"{r['client_waited'][phase]:8.0%}   {ok}",
                 flush=True,
             )
         print(
@@ -263,6 +277,12 @@ def main() -> None:
             f"{time.monotonic() - started:.0f} s)",
             flush=True,
         )
+    print("machine load average (1, 5, 15 min): " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
+    print(
+        "CPU: share of one core over each rate's window; waited: share of it the process's "
+        "loop was ready to run but queued for a CPU (other processes had it)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
