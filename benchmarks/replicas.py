@@ -1,7 +1,7 @@
 """Several replicas behind a Service: N `startpunkt serve` processes watching one kube-apiserver.
 
-    .venv/bin/python -m benchmarks.replicas [--apps 1000] [--replicas 1,3] [--rates 10,100]
-                                            [--seconds 5]
+    .venv/bin/python -m benchmarks.replicas [--apps 1000] [--replicas 0,1,3] [--rates 10,50]
+                                            [--seconds 10] [--settle 10]
 
 The real kube-apiserver of the tests' harness (`tests/kubecluster.py`, etcd beside it) holds
 `--apps` Applications. For each N, N replicas run as their own processes (availability off,
@@ -150,7 +150,7 @@ async def measure(cluster: KubeCluster, args: argparse.Namespace, tmp: Path) -> 
     )
     print(
         f"{'replicas':>8}{'changes/s':>11}{'done/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}"
-        f"{'lines':>13}{'apiserver':>11}{'etcd':>7}{'replicas':>10}{'PATCH p50':>11}"
+        f"{'lines':>13}{'apiserver':>11}{'etcd':>7}{'replicas':>10}{'writer':>8}{'PATCH p50':>11}"
     )
     async with httpx.AsyncClient(
         base_url=cluster.server, verify=cluster.ssl_context(), headers=headers, timeout=30
@@ -165,9 +165,10 @@ async def measure(cluster: KubeCluster, args: argparse.Namespace, tmp: Path) -> 
                     asyncio.create_task(listen(port, rec, stop))
                     for (_, port), rec in zip(replicas, records, strict=True)
                 ]
-                await asyncio.sleep(5)  # streams open, start-up settled
+                await asyncio.sleep(args.settle)  # streams open, start-up settled
                 for phase, rate in enumerate(rates):
-                    watched = {**pids, **{f"r{i}": p.pid for i, (p, _) in enumerate(replicas)}}
+                    watched = {**pids, "writer": os.getpid()}
+                    watched |= {f"r{i}": p.pid for i, (p, _) in enumerate(replicas)}
                     before = {name: cpu_seconds(pid) for name, pid in watched.items()}
                     wall = time.monotonic()
                     failed, took_ms, achieved = await write_at(
@@ -185,7 +186,8 @@ async def measure(cluster: KubeCluster, args: argparse.Namespace, tmp: Path) -> 
                     print(
                         f"{n:8d}{rate:11d}{achieved:8.0f}{s['p50']:9.1f}{s['p99']:9.1f}{s['max']:9.1f}"
                         f"{f'{len(lats)}/{expected}':>13}{used['kube-apiserver']:10.0%}"
-                        f"{used['etcd']:7.0%}{replica_cpu:10.0%}{summary(took_ms)['p50']:9.1f} ms"
+                        f"{used['etcd']:7.0%}{replica_cpu:10.0%}{used['writer']:8.0%}"
+                        f"{summary(took_ms)['p50']:9.1f} ms"
                         + (f"  ({failed} writes failed)" if failed else ""),
                         flush=True,
                     )
@@ -197,15 +199,19 @@ async def measure(cluster: KubeCluster, args: argparse.Namespace, tmp: Path) -> 
                 for proc, _ in replicas:
                     proc.wait(timeout=30)
     print("machine load average (1, 5, 15 min): " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
-    print("CPU: share of one core over the window (writes plus 1 s); replicas: all N together")
+    print(
+        "CPU: share of one core over the window (writes plus 1 s); replicas: all N together; "
+        "writer: this process (the PATCHes and reading the streams)"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--apps", type=int, default=1000)
     parser.add_argument("--replicas", default="0,1,3", help="0: the writes alone (baseline)")
-    parser.add_argument("--rates", default="10,100", help="changes per second")
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rates", default="10,50", help="changes per second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds after start-up")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, KubeCluster(Path(tmp) / "kube") as cluster:
         for crd in sorted(CRDS.glob("*.yaml")):
