@@ -28,12 +28,12 @@ from startpunkt.config import Settings
 from startpunkt.events import Event, Hub
 from startpunkt.kube.api import Api
 from startpunkt.kube.connection import Connection
-from startpunkt.kube.health import WatchCollector
 from startpunkt.kube.leading import LeaderElector, Work, identity
 from startpunkt.kube.listing import Lister
+from startpunkt.kube.metrics import WatchCollector
 from startpunkt.kube.replicas import LeaderCollector, Replicas, field_manager
 from startpunkt.kube.reporting import StatusReporter
-from startpunkt.kube.watching import Watchers
+from startpunkt.kube.supervising import Watchers
 from startpunkt.manifests import ManifestsDirectory
 from startpunkt.model import Outcome
 from startpunkt.objects import ObjectCache

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from startpunkt import config
-from startpunkt.kube.watching import plans
+from startpunkt.kube.supervising import plans
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

@@ -22,7 +22,7 @@ from startpunkt.kube.api import Api, ApiError
 from startpunkt.kube.connection import Connection
 from startpunkt.kube.discovery import Discovery
 from startpunkt.kube.reflector import ReflectorState
-from startpunkt.kube.watching import Watchers
+from startpunkt.kube.supervising import Watchers
 from startpunkt.model import ResourceKind
 from startpunkt.store import Store
 from tests.kube.conftest import settings_for, store_for

@@ -16,7 +16,7 @@ from startpunkt.config import Settings
 from startpunkt.kube.api import Api
 from startpunkt.kube.discovery import Discovery
 from startpunkt.kube.reflector import Reflector
-from startpunkt.kube.watching import plans
+from startpunkt.kube.supervising import plans
 from startpunkt.shapes.status import ReflectorState
 from startpunkt.store import Store
 

@@ -16,7 +16,8 @@ from startpunkt.model import Item, Outcome, ResourceKind
 from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotations as ann
 from startpunkt.sources import urls
-from startpunkt.sources.apps import (
+from startpunkt.sources.base import MappingContext, Source
+from startpunkt.sources.common import (
     Meta,
     conclude,
     explicit_url,
@@ -24,7 +25,6 @@ from startpunkt.sources.apps import (
     make_application,
     read_display,
 )
-from startpunkt.sources.base import MappingContext, Source
 from startpunkt.sources.fields import Trace, section
 
 

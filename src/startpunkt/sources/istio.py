@@ -14,8 +14,8 @@ from typing import Any
 from startpunkt.model import ResourceKind
 from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotated, urls
-from startpunkt.sources.apps import Meta
 from startpunkt.sources.base import MappingContext
+from startpunkt.sources.common import Meta
 from startpunkt.sources.fields import Trace, as_list, as_map, dicts
 
 NAME = "virtualservice"

@@ -14,7 +14,9 @@ from startpunkt.model import Bookmark, Item, Outcome, ResourceKind
 from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotations as ann
 from startpunkt.sources import urlfrom, urls
-from startpunkt.sources.apps import (
+from startpunkt.sources.audiences import read_groups
+from startpunkt.sources.base import MappingContext, Source
+from startpunkt.sources.common import (
     Meta,
     conclude,
     explicit_url,
@@ -23,8 +25,6 @@ from startpunkt.sources.apps import (
     make_application,
     read_display,
 )
-from startpunkt.sources.audiences import read_groups
-from startpunkt.sources.base import MappingContext, Source
 from startpunkt.sources.fields import Rejected, Trace, flag, section, text, whole
 
 GROUP = "startpunkt.ullberg.us"

@@ -88,7 +88,7 @@ every namespace, else {"namespaces": [the listed ones]} (matchNames may be a lis
 
 {{/*
 The rules for reading the sources the configuration switches on: the same kinds Startpunkt's
-watch plan lists and watches (startpunkt.kube.watching.plans), and patch on the status of its
+watch plan lists and watches (startpunkt.kube.supervising.plans), and patch on the status of its
 own objects while status.enabled.
 */}}
 {{- define "startpunkt.sourceRules" -}}
