@@ -23,11 +23,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from startpunkt import __version__
 from startpunkt.aio import forever
 from startpunkt.checking import Checker
+from startpunkt.clusters import Clusters, ClusterState, ClusterStatus
 from startpunkt.config import Settings
 from startpunkt.events import Event, Hub
 from startpunkt.kube.api import Api
+from startpunkt.kube.clusters import SUPERVISE_INTERVAL, direct_clusters, statuses_of, supervise
 from startpunkt.kube.connection import Connection
-from startpunkt.kube.health import WatchCollector
+from startpunkt.kube.health import ClusterCollector, WatchCollector
 from startpunkt.kube.leading import Work, identity
 from startpunkt.kube.listing import Lister
 from startpunkt.kube.replicas import LeaderCollector, Replicas, field_manager
@@ -36,9 +38,11 @@ from startpunkt.kube.watching import Watchers
 from startpunkt.manifests import ManifestsDirectory
 from startpunkt.model import Outcome
 from startpunkt.reloading import ConfigFollower
+from startpunkt.remote import remote_followers
 from startpunkt.sources import ENDPOINTSLICE_SOURCE, SOURCES, map_object
+from startpunkt.sources import remote as remote_source
 from startpunkt.sources.base import MappingContext
-from startpunkt.store import KubeObject, Store
+from startpunkt.store import KubeObject, Store, split_source
 from startpunkt.web.app import create_app
 from startpunkt.web.context import WebContext
 
@@ -83,25 +87,43 @@ class _Server(uvicorn.Server):
 
 class SourceMapper:
     """Maps stored objects with every source's mapper; mappings look up the objects they refer
-    to (urlFrom targets, Gateways) in the store itself."""
+    to (urlFrom targets, Gateways) in the store itself, in the object's own cluster. Every
+    outcome is stamped with its cluster (`clusters.Clusters.stamp`)."""
 
     def __init__(
         self,
         settings: Settings,
         store: Store | None = None,
         substitutions: Mapping[str, str] | None = None,
+        clusters: Clusters | None = None,
     ) -> None:
         self._by_name = {source.name: source for source in SOURCES}
-        values = dict(substitutions or {})
-        self._context = (
-            MappingContext(settings, store.find, values)
-            if store
-            else MappingContext(settings, substitutions=values)
-        )
+        self._settings = settings
+        self._store = store
+        self._values = dict(substitutions or {})
+        self._contexts: dict[str, MappingContext] = {}
+        self.clusters = clusters or Clusters(settings.clusters.local.name)
+
+    def _context(self, cluster: str) -> MappingContext:
+        if (context := self._contexts.get(cluster)) is None:
+            store = self._store
+            context = (
+                MappingContext(self._settings, lambda ref: store.find(ref, cluster), self._values)
+                if store
+                else MappingContext(self._settings, substitutions=self._values)
+            )
+            self._contexts[cluster] = context
+        return context
 
     def __call__(self, source: str, obj: KubeObject) -> Outcome | None:
-        found = self._by_name.get(source)
-        return map_object(found, obj, self._context) if found else None
+        cluster, name = split_source(source)
+        if name == remote_source.SOURCE:
+            outcome: Outcome | None = remote_source.map_remote(obj)
+        elif found := self._by_name.get(name):
+            outcome = map_object(found, obj, self._context(cluster))
+        else:
+            outcome = None
+        return self.clusters.stamp(outcome, cluster) if outcome is not None else None
 
 
 def revision_base() -> int:
@@ -113,12 +135,18 @@ def revision_base() -> int:
 
 
 def build_store(
-    settings: Settings, first_revision: int = 0, substitutions: Mapping[str, str] | None = None
+    settings: Settings,
+    first_revision: int = 0,
+    substitutions: Mapping[str, str] | None = None,
+    clusters: Clusters | None = None,
 ) -> Store:
     precedence = {s.name: i for i, s in enumerate(SOURCES)}
-    store = Store(SourceMapper(settings, None, substitutions), precedence, first_revision)
+    clusters = clusters or Clusters(settings.clusters.local.name)
+    store = Store(SourceMapper(settings, None, substitutions, clusters), precedence, first_revision)
     # now that there is a store to look in
-    store.mapper = SourceMapper(settings, store, substitutions)
+    store.mapper = SourceMapper(settings, store, substitutions, clusters)
+    # a cluster turning stale or coming back changes how its items are stamped
+    clusters.listeners.append(store.remap_cluster)
     return store
 
 
@@ -153,6 +181,8 @@ class _Backend:
     api: Api | None = None
     # what only one replica should do (write .status, probe), when several run
     leader_work: list[tuple[str, Work]] = field(default_factory=list)
+    # the local cluster's reflectors' health, for the metrics
+    statuses: Callable[[], list[Any]] = list
 
 
 def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext) -> _Backend:
@@ -168,20 +198,87 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
     log.info("Connecting to %s at %s", connection.description, connection.server)
     client = connection.client(httpx.Timeout(30.0, connect=10.0))
     api = Api(client)
+    if not settings.clusters.local.enabled:
+        return _local_disabled(settings, client, api, ctx)
     if settings.watch.enabled:
-        watchers = Watchers(api, store, settings)
-        ctx.registry.register(WatchCollector(watchers.statuses))
+        watchers = Watchers(api, store, settings, ("", settings.clusters.local.name))
         ctx.ready, ctx.sources_status = watchers.ready, watchers.status_json
         work: list[tuple[str, Work]] = []
         if settings.status.enabled:
             reporter = StatusReporter(api, store, settings, field_manager(identity()))
             work.append(("status reporter", reporter.run))
-        return _Backend([], client, watchers, api, work)
+        return _Backend([], client, watchers, api, work, watchers.statuses)
 
     lister = Lister(api, store, settings)
-    ctx.registry.register(WatchCollector(lambda: [r.status for r in lister.reflectors]))
     ctx.ready, ctx.sources_status, ctx.refresh = lister.ready, lister.status_json, lister.refresh
-    return _Backend([("first listing", lister.refresh())], client, api=api)
+    return _Backend(
+        [("first listing", lister.refresh())],
+        client,
+        api=api,
+        statuses=lambda: [r.status for r in lister.reflectors],
+    )
+
+
+def _local_disabled(
+    settings: Settings, client: httpx.AsyncClient, api: Api, ctx: WebContext
+) -> _Backend:
+    """`clusters.local.enabled: false`: the connection serves only leader election and the
+    Secrets other clusters' kubeconfigs are read from."""
+    log.info("clusters.local.enabled is false: the local cluster's objects are not shown")
+    ctx.ready = lambda: False  # ready once another cluster is (`_more_clusters`)
+    ctx.sources_status = lambda: {"watching": settings.watch.enabled, "sources": []}
+    return _Backend([], client, api=api)
+
+
+def _more_clusters(
+    settings: Settings,
+    options: Options,
+    clusters: Clusters,
+    backend: _Backend,
+    ctx: WebContext,
+) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    """The local cluster's state, the other clusters watched directly and the followed
+    Startpunkt instances; ready while any cluster is in sync."""
+    store = ctx.store
+    tasks: list[tuple[str, Coroutine[Any, Any, None]]] = []
+    if settings.clusters.local.enabled:
+        where = str(options.manifests) if options.manifests else ""
+        where = options.connection.server if options.connection else where
+        local = clusters.add(ClusterStatus(settings.clusters.local.name, "local", where))
+        if backend.watchers is not None:
+            tasks.append(("local cluster", forever(supervise(backend.watchers, clusters, ""))))
+        else:
+            tasks.append(("local cluster", forever(_follow_ready(ctx, clusters, local.key))))
+    direct = direct_clusters(settings, store, clusters, backend.api)
+    tasks += [(c.name, forever(c.run())) for c in direct]
+    remotes = remote_followers(settings.clusters.remote, store, clusters)
+    tasks += [(r.name, forever(r.run())) for r in remotes]
+    others = statuses_of(direct)
+    local_statuses = backend.statuses
+    ctx.registry.register(WatchCollector(lambda: [*local_statuses(), *others()]))
+    ctx.registry.register(ClusterCollector(clusters.statuses))
+    local_ready, local_status = ctx.ready, ctx.sources_status
+    ctx.ready = lambda: local_ready() or clusters.ready()
+
+    def status() -> Mapping[str, Any]:
+        local = dict(local_status())
+        more = [s.as_json() for s in others()]
+        return {
+            **local,
+            "ready": ctx.ready(),
+            "sources": [*local.get("sources", ()), *more],
+            "clusters": [c.as_json() for c in clusters.statuses()],
+        }
+
+    ctx.sources_status = status
+    return tasks
+
+
+async def _follow_ready(ctx: WebContext, clusters: Clusters, key: str) -> None:
+    """The local cluster's state where no reflectors run (manifests, watching off)."""
+    while True:
+        clusters.report(key, ClusterState.SYNCED if ctx.ready() else ClusterState.SYNCING)
+        await asyncio.sleep(SUPERVISE_INTERVAL)
 
 
 def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollower | None:
@@ -190,7 +287,9 @@ def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollo
 
     def apply(applied: Settings, changed: list[str]) -> None:
         ctx.settings = applied
-        ctx.store.mapper = SourceMapper(applied, ctx.store, options.substitutions)
+        previous = ctx.store.mapper
+        clusters = previous.clusters if isinstance(previous, SourceMapper) else None
+        ctx.store.mapper = SourceMapper(applied, ctx.store, options.substitutions, clusters)
         ctx.store.remap_all()
         app.app = create_app(ctx)
         ctx.hub.publish(Event.build("CONFIG_CHANGED", {"changed": changed}))
@@ -199,12 +298,14 @@ def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollo
 
 
 async def serve(settings: Settings, options: Options, sock: socket.socket) -> None:
-    store = build_store(settings, revision_base(), options.substitutions)
+    clusters = Clusters(settings.clusters.local.name)
+    store = build_store(settings, revision_base(), options.substitutions, clusters)
     realtime = settings.realtime
     hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
     ctx = WebContext(settings=settings, store=store, hub=hub, version=__version__)
     backend = _backend(options, settings, store, ctx)
     tasks = list(backend.tasks)
+    tasks += _more_clusters(settings, options, clusters, backend, ctx)
     leader_work = list(backend.leader_work)
     if settings.availability.enabled:
         checker = Checker(settings, store, registry=ctx.registry)

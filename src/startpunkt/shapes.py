@@ -46,6 +46,7 @@ def application(app: Application, availability: Availability) -> JSON:
             "resourceName": app.resource_name,
             "hasOwnerReferences": app.has_owner_references,
             "source": app.source,
+            **cluster_fields(app),
             "status": availability.state.value,
             "statusCode": availability.status_code,
             "latencyMs": availability.latency_ms,
@@ -71,6 +72,7 @@ def bookmark(mark: Bookmark) -> JSON:
             "resourceName": mark.resource_name,
             "hasOwnerReferences": mark.has_owner_references,
             "source": mark.source,
+            **cluster_fields(mark),
         }
     )
 
@@ -83,7 +85,17 @@ def item_key(item: Item) -> JSON:
         "group": item.group,
         "namespace": item.namespace,
         "resourceName": item.resource_name,
+        **cluster_fields(item),
     }
+
+
+def cluster_fields(item: Item) -> JSON:
+    """The item's cluster, and while that cluster is out of reach, `stale` and the time of
+    last contact."""
+    fields: JSON = {"cluster": item.cluster} if item.cluster else {}
+    if item.stale_since is not None:
+        fields |= {"stale": True, "lastContact": iso(item.stale_since)}
+    return fields
 
 
 def grouped(items: Iterable[JSON], member: str) -> JSON:

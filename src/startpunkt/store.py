@@ -33,8 +33,21 @@ log = logging.getLogger(__name__)
 
 KubeObject = Mapping[str, Any]
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
-# (source name, namespace, name)
+# (source name, namespace, name); the source name is qualified with the cluster (`qualified`)
 ObjectKey = tuple[str, str, str]
+CLUSTER_SEPARATOR = "::"
+
+
+def qualified(cluster: str, source: str) -> str:
+    """The store's name for a source of a cluster: the bare name for the local cluster (""),
+    `<cluster>::<source>` for the others, so the same object in two clusters is two objects."""
+    return f"{cluster}{CLUSTER_SEPARATOR}{source}" if cluster else source
+
+
+def split_source(name: str) -> tuple[str, str]:
+    """`qualified` undone: (cluster, source), the cluster "" for the local one."""
+    cluster, sep, source = name.partition(CLUSTER_SEPARATOR)
+    return (cluster, source) if sep else ("", name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +105,8 @@ def _url_key(item: Item) -> str | None:
     parts = urlsplit(item.url)
     path = parts.path.rstrip("/")
     query = f"?{parts.query}" if parts.query else ""
-    return f"{type(item).__name__}|{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
+    # the same link in two clusters is shown twice, each with its cluster
+    return f"{item.cluster}|{type(item).__name__}|{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
 
 
 Identity = tuple[str, str, str, str]  # (API group, kind, namespace, name)
@@ -133,7 +147,7 @@ class Store:
         self.mapper = mapper
         self._precedence = dict(precedence or {})
         self._objects: dict[ObjectKey, KubeObject] = {}
-        self._identities: dict[Identity, ObjectKey] = {}
+        self._identities: dict[tuple[str, Identity], ObjectKey] = {}  # by (cluster, identity)
         self._outcomes: dict[ObjectKey, Outcome] = {}
         self._candidates: dict[str, Item] = {}  # every shown item, before de-duplication
         self._by_url: dict[str, set[str]] = {}
@@ -146,7 +160,7 @@ class Store:
         self._by_target: dict[ProbeTarget, set[str]] = {}
         self._listeners: list[Listener] = []
         # called when the set of referenced objects changes, so they can be watched
-        self.on_references_changed: Callable[[], None] | None = None
+        self.reference_listeners: list[Callable[[], None]] = []
         # called with the source name whenever a raw object of it changes, shown or not
         self.object_listeners: list[Callable[[str], None]] = []
         self._snapshot: Snapshot | None = None
@@ -213,15 +227,22 @@ class Store:
     def get_object(self, source: str, namespace: str, name: str) -> KubeObject | None:
         return self._objects.get((source, namespace, name))
 
-    def references(self) -> set[Reference]:
-        """Every object some mapping looked at."""
-        return set(self._dependents)
+    def references(self, cluster: str | None = None) -> set[Reference]:
+        """Every object some mapping (of objects in `cluster`, if given) looked at."""
+        if cluster is None:
+            return set(self._dependents)
+        return {
+            ref
+            for ref, keys in self._dependents.items()
+            if any(split_source(key[0])[0] == cluster for key in keys)
+        }
 
-    def find(self, ref: Reference) -> KubeObject | None:
-        """The stored object a reference points at, whatever version it was read with."""
-        key = self._identities.get(_ref_identity(ref))
+    def find(self, ref: Reference, cluster: str = "") -> KubeObject | None:
+        """The stored object of `cluster` a reference points at, whatever version it was read
+        with."""
+        key = self._identities.get((cluster, _ref_identity(ref)))
         if key is None and ref.namespace:  # a cluster-scoped target named with a namespace
-            key = self._identities.get(_ref_identity(ref, ""))
+            key = self._identities.get((cluster, _ref_identity(ref, "")))
         return self._objects.get(key) if key else None
 
     def probe_targets(self) -> set[ProbeTarget]:
@@ -290,8 +311,15 @@ class Store:
 
     def remap_all(self) -> list[Change]:
         """Maps every object again (the mapping settings changed); differences are recorded."""
+        return self.remap_cluster(None)
+
+    def remap_cluster(self, cluster: str | None) -> list[Change]:
+        """Maps every object of `cluster` (None: of every cluster) again, e.g. when the cluster
+        turned stale or came back; differences are recorded."""
         changes: list[Change] = []
         for key, obj in list(self._objects.items()):
+            if cluster is not None and split_source(key[0])[0] != cluster:
+                continue
             changes += self._set_outcome(key, self.mapper(key[0], obj))
         self._publish(changes)
         return changes
@@ -334,16 +362,17 @@ class Store:
             self._dependents.setdefault(ref, set()).add(key)
             for identity in {_ref_identity(ref), _ref_identity(ref, "")}:
                 self._referents.setdefault(identity, set()).add(ref)
-        if self.on_references_changed and (dropped or len(self._dependents) != before):
-            self.on_references_changed()
+        if dropped or len(self._dependents) != before:
+            for listener in self.reference_listeners:
+                listener()
 
     def _keep(self, key: ObjectKey, obj: KubeObject) -> None:
         self._objects[key] = obj
-        self._identities[_identity(obj)] = key
+        self._identities[(split_source(key[0])[0], _identity(obj))] = key
 
     def _drop(self, key: ObjectKey) -> KubeObject:
         obj = self._objects.pop(key)
-        if self._identities.get(ident := _identity(obj)) == key:
+        if self._identities.get(ident := (split_source(key[0])[0], _identity(obj))) == key:
             del self._identities[ident]
         return obj
 
@@ -353,7 +382,13 @@ class Store:
         if not refs:
             return []
         itself = object_key(source, obj)
-        dependents = {key for ref in refs for key in self._dependents.get(ref, ())}
+        cluster = split_source(source)[0]
+        dependents = {
+            key
+            for ref in refs
+            for key in self._dependents.get(ref, ())
+            if split_source(key[0])[0] == cluster
+        }
         changes: list[Change] = []
         for key in sorted(dependents):
             if key in self._objects and key != itself:

@@ -32,7 +32,7 @@ from typing import Any
 from startpunkt.config import Watch as WatchSettings
 from startpunkt.kube.api import TRANSIENT, Api, ApiError, Discovery, JSONObject, collection_path
 from startpunkt.model import ResourceKind
-from startpunkt.store import Store
+from startpunkt.store import Store, qualified
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class ReflectorStatus:
     source: str
     label: str
     namespace: str | None
+    cluster: str = ""  # the configured cluster name; "" in a single-cluster setup
     state: ReflectorState = ReflectorState.SYNCING
     api_version: str | None = None
     resource_version: str | None = None
@@ -74,6 +75,7 @@ class ReflectorStatus:
     def as_json(self) -> dict[str, Any]:
         return {
             "source": self.source,
+            "cluster": self.cluster or None,
             "kind": self.label,
             "namespace": self.namespace,
             "state": self.state.value,
@@ -120,7 +122,9 @@ class Reflector:
         settings: WatchSettings,
         field_selector: str | None = None,
         log_events: bool = True,
+        cluster: tuple[str, str] = ("", ""),
     ) -> None:
+        """`cluster`: the store's key for the cluster ("" for the local one) and its name."""
         self._api = api
         self._discovery = discovery
         self._store = store
@@ -129,7 +133,8 @@ class Reflector:
         self._field_selector = field_selector
         self._log_events = log_events
         self._backoff = Backoff(settings.backoff.initial, settings.backoff.max)
-        self.status = ReflectorStatus(source, kinds[0].label, namespace)
+        self.status = ReflectorStatus(source, kinds[0].label, namespace, cluster[1])
+        self.store_source = qualified(cluster[0], source)
         self._kind: ResourceKind | None = None
         self._version: str | None = None  # where the next watch resumes; None: list first
         self._verb = "list"  # what the current request does, for permission errors
@@ -137,7 +142,9 @@ class Reflector:
 
     @property
     def name(self) -> str:
-        return f"reflector {self.status.source} in {self.status.scope}"
+        other = self.store_source != self.status.source
+        where = f" of cluster {self.status.cluster}" if other else ""
+        return f"reflector {self.status.source} in {self.status.scope}{where}"
 
     async def run(self) -> None:
         """Reflects forever; only cancellation ends it."""
@@ -201,7 +208,7 @@ class Reflector:
             status.state = ReflectorState.ABSENT
             self._discovery.forget()
             # an API that disappeared takes its objects with it
-            self._store.replace(status.source, [], status.namespace)
+            self._store.replace(self.store_source, [], status.namespace)
             return None
         self._kind = kind
         status.api_version = kind.api_version
@@ -251,7 +258,9 @@ class Reflector:
                 version = str(meta.get("resourceVersion") or "")
                 break
         status = self.status
-        self._store.replace(status.source, items, status.namespace, quiet=not status.synced_once)
+        self._store.replace(
+            self.store_source, items, status.namespace, quiet=not status.synced_once
+        )
         status.resource_version = self._version = version
         # the store now matches the server: this source is synced
         self._mark_synced()
@@ -316,7 +325,7 @@ class Reflector:
             log.info(
                 "%s %s: %s/%s", status.label, kind, meta.get("namespace", ""), meta.get("name", "")
             )
-        self._store.apply(status.source, kind, obj)  # type: ignore[arg-type]
+        self._store.apply(self.store_source, kind, obj)  # type: ignore[arg-type]
 
     async def _api_error(self, error: ApiError) -> None:
         status = self.status

@@ -72,15 +72,19 @@ def reference_source(ref: Reference) -> str:
 class Watchers:
     """Owns the reflectors; their tasks live in the caller's TaskGroup."""
 
-    def __init__(self, api: Api, store: Store, settings: Settings) -> None:
+    def __init__(
+        self, api: Api, store: Store, settings: Settings, cluster: tuple[str, str] = ("", "")
+    ) -> None:
+        """`cluster`: the store's key for the cluster ("" for the local one) and its name."""
         self._api = api
+        self._cluster = cluster
         self._store = store
         self._settings = settings
         self._discovery = Discovery(api, ttl=settings.watch.absent_recheck)
         self.reflectors: list[Reflector] = []
         self._references: dict[Reference, tuple[Reflector, asyncio.Task[None]]] = {}
         self._references_changed = asyncio.Event()
-        store.on_references_changed = self._references_changed.set
+        store.reference_listeners.append(self._references_changed.set)
 
     def _reflector(self, plan: Plan, field_selector: str | None = None) -> Reflector:
         return Reflector(
@@ -93,6 +97,7 @@ class Watchers:
             self._settings.watch,
             field_selector=field_selector,
             log_events=not plan.dependency,
+            cluster=self._cluster,
         )
 
     def start(self, group: asyncio.TaskGroup) -> None:
@@ -119,12 +124,12 @@ class Watchers:
             await self._references_changed.wait()
             self._references_changed.clear()
             wanted = {
-                ref for ref in self._store.references() if ref.kind != "Gateway"
+                ref for ref in self._store.references(self._cluster[0]) if ref.kind != "Gateway"
             }  # Gateways are watched whole
             for ref in [r for r in self._references if r not in wanted]:
                 reflector, task = self._references.pop(ref)
                 task.cancel()
-                self._store.replace(reflector.status.source, [])
+                self._store.replace(reflector.store_source, [])
             for ref in wanted - self._references.keys():
                 follower = await self._reference_reflector(ref)
                 if follower is None:
@@ -144,6 +149,12 @@ class Watchers:
         namespace = ref.namespace if kind.namespaced else None
         plan = Plan(reference_source(ref), (kind,), namespace, dependency=True)
         return self._reflector(plan, field_selector=f"metadata.name={ref.name}")
+
+    def detach(self) -> None:
+        """Stops listening to the store, for watchers that are replaced (new credentials)."""
+        listener = self._references_changed.set
+        if listener in self._store.reference_listeners:
+            self._store.reference_listeners.remove(listener)
 
     def stopping(self) -> None:
         log.info("Stopping Kubernetes resource watchers")

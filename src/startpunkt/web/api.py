@@ -32,7 +32,7 @@ from startpunkt.web import openapi, translations
 from startpunkt.web.caching import Encoded, SnapshotCache, conditional, encoded
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error, unknown_api_path
-from startpunkt.web.params import BadParameter, wanted_tags
+from startpunkt.web.params import BadParameter, wanted_clusters, wanted_tags
 
 LANGUAGE_FORMAT = r"^[a-z]{2}(-[A-Z]{2})?$"
 LANGUAGE = re.compile(r"[a-z]{2}(-[A-Z]{2})?")  # used with fullmatch: `$` allows a final \n
@@ -41,23 +41,28 @@ ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def apps_document(snapshot: Snapshot, wanted: frozenset[str] | None) -> JSON:
+def apps_document(
+    snapshot: Snapshot, wanted: frozenset[str] | None, clusters: frozenset[str] | None = None
+) -> JSON:
     apps: Iterable[Application] = snapshot.applications
     if wanted is not None:
         apps = (a for a in apps if matches_tags(a, wanted))
+    if clusters is not None:
+        apps = (a for a in apps if a.cluster in clusters)
     shapes = (application(a, snapshot.availability[a.key]) for a in apps)
     return {**grouped(shapes, "applications"), "revision": snapshot.revision}
 
 
-def bookmarks_document(snapshot: Snapshot) -> JSON:
-    shapes = (bookmark(b) for b in snapshot.bookmarks)
+def bookmarks_document(snapshot: Snapshot, clusters: frozenset[str] | None = None) -> JSON:
+    marks = snapshot.bookmarks
+    shapes = (bookmark(b) for b in marks if clusters is None or b.cluster in clusters)
     return {**grouped(shapes, "bookmarks"), "revision": snapshot.revision}
 
 
 def diagnostic(outcome: Outcome) -> JSON:
     """One object: what it became and why; `urls` are what it derived, shown or not."""
     derived = (*outcome.items, *outcome.derived)
-    source = derived[0].key.split("/", 1)[0] if derived else None
+    source = derived[0].source if derived else None
     urls = list(dict.fromkeys(item.url for item in derived if item.url))
     return {
         "source": source,
@@ -69,6 +74,7 @@ def diagnostic(outcome: Outcome) -> JSON:
         "notes": list(outcome.notes),
         "urls": urls,
         "items": [item.key for item in outcome.items],
+        **({"cluster": outcome.ref.cluster} if outcome.ref.cluster else {}),
     }
 
 
@@ -106,8 +112,11 @@ class Api:
     async def apps(self, request: Request) -> Response:
         raw = request.path_params.get("tags", request.query_params.get("tags"))
         wanted = wanted_tags(raw, self.ctx.settings.web.show_all_on_root)
+        clusters = wanted_clusters(request.query_params.get("cluster"))
         snapshot = await self.snapshot()
-        doc = self.cache.get(snapshot, ("apps", wanted), lambda s: apps_document(s, wanted))
+        doc = self.cache.get(
+            snapshot, ("apps", wanted, clusters), lambda s: apps_document(s, wanted, clusters)
+        )
         return conditional(request, doc)
 
     async def app(self, request: Request) -> Response:
@@ -125,8 +134,12 @@ class Api:
         )
 
     async def bookmarks(self, request: Request) -> Response:
+        clusters = wanted_clusters(request.query_params.get("cluster"))
         snapshot = await self.snapshot()
-        return conditional(request, self.cache.get(snapshot, ("bookmarks",), bookmarks_document))
+        doc = self.cache.get(
+            snapshot, ("bookmarks", clusters), lambda s: bookmarks_document(s, clusters)
+        )
+        return conditional(request, doc)
 
     async def diagnostics(self, request: Request) -> Response:
         verdicts = {v.value for v in Verdict}
@@ -225,7 +238,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         Route("/api/apps/ping", _ping("Application"), methods=get),
         Route("/api/apps/{tags}", _bad_parameter(api.apps), methods=get),
         Route("/api/apps/{group}/{name}", api.app, methods=get),
-        Route("/api/bookmarks", api.bookmarks, methods=get),
+        Route("/api/bookmarks", _bad_parameter(api.bookmarks), methods=get),
         Route("/api/bookmarks/ping", _ping("Bookmark"), methods=get),
         Route("/api/config", api.fixed(lambda a: a.config), methods=get),
         Route("/api/config/ping", _ping("Config"), methods=get),

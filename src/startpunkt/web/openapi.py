@@ -56,6 +56,15 @@ def _item_properties() -> dict[str, Schema]:
         "resourceName": STRING,
         "hasOwnerReferences": BOOL,
         "source": {**STRING, "description": "startpunkt, hajimari, ingress, route, ..."},
+        **_cluster_properties(),
+    }
+
+
+def _cluster_properties() -> dict[str, Schema]:
+    return {
+        "cluster": {**STRING, "description": "the configured name of the item's cluster"},
+        "stale": {"const": True, "description": "present while the item's cluster is away"},
+        "lastContact": {**TIMESTAMP, "description": "when the stale item's cluster was last seen"},
     }
 
 
@@ -189,6 +198,7 @@ def schemas() -> dict[str, Schema]:
                     notes={"type": "array", "items": STRING},
                     urls={"type": "array", "items": STRING},
                     items={"type": "array", "items": STRING},
+                    cluster=STRING,
                 ),
             },
         ),
@@ -208,11 +218,27 @@ def schemas() -> dict[str, Schema]:
                         "role": {"enum": ["leader", "follower", "alone"]},
                     },
                 },
+                "clusters": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "name": STRING,
+                            "kind": {"enum": ["local", "kubeconfig", "remote"]},
+                            "state": {"enum": ["syncing", "synced", "stale", "unusable"]},
+                            "synced": BOOL,
+                            "lastContact": {"type": ["string", "null"]},
+                            "staleSince": {"type": ["string", "null"]},
+                            "error": {"type": ["string", "null"]},
+                        },
+                    },
+                },
                 "sources": {
                     "type": "array",
                     "items": {
                         "type": "object",
                         "properties": {
+                            "cluster": {"type": ["string", "null"]},
                             "source": STRING,
                             "kind": STRING,
                             "namespace": {"type": ["string", "null"]},
@@ -236,6 +262,7 @@ def schemas() -> dict[str, Schema]:
             group=STRING,
             namespace=STRING,
             resourceName=STRING,
+            **_cluster_properties(),
         ),
         "Heartbeat": closed(
             ["timestamp", "revision"],

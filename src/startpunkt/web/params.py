@@ -26,3 +26,12 @@ def wanted_tags(raw: str | None, show_all_on_root: bool) -> frozenset[str] | Non
         return wanted
     # no filter: the original showed only untagged apps on `/`; showAllOnRoot shows all
     return None if show_all_on_root else frozenset()
+
+
+def wanted_clusters(raw: str | None) -> frozenset[str] | None:
+    """`?cluster=a,b`: only the items of these clusters (by configured name); None: all."""
+    if raw is None or not raw.strip():
+        return None
+    if len(raw) > MAX_TAGS_LENGTH:
+        raise BadParameter(f"cluster: at most {MAX_TAGS_LENGTH} characters, comma-separated")
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
