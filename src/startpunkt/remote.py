@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from startpunkt.clusters import Clusters, ClusterState, ClusterStatus
-from startpunkt.config import RemoteCluster
+from startpunkt.config import RemoteCluster, Settings, WatchBackoff
 from startpunkt.sources.remote import SOURCE, remote_object
 from startpunkt.store import KubeObject, Store, qualified
 
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 MAX_EVENT_BYTES = 4 * 1024 * 1024  # one event (an item) is a few hundred bytes
 MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
-BACKOFF_BASE, BACKOFF_CAP = 0.5, 30.0
 STREAM_PATH = "/api/updates/stream"
 
 # event type -> (what the store does, which kind of item)
@@ -109,8 +108,15 @@ def _event(name: str | None, event_id: int | None, raw: bytes) -> SseEvent:
 
 
 class RemoteFollower:
-    def __init__(self, spec: RemoteCluster, store: Store, clusters: Clusters) -> None:
+    def __init__(
+        self,
+        spec: RemoteCluster,
+        store: Store,
+        clusters: Clusters,
+        backoff: WatchBackoff | None = None,
+    ) -> None:
         assert spec.url is not None
+        self._backoff = backoff or WatchBackoff()
         self.spec = spec
         self.url = spec.url
         self._store = store
@@ -118,6 +124,8 @@ class RemoteFollower:
         self.source = qualified(spec.name, SOURCE)
         self.status = clusters.add(ClusterStatus(spec.name, "remote", spec.url))
         self._attempt = 0
+        # the last event id seen: where a dropped stream resumes; None: fetch a snapshot
+        self.resume: int | None = None
         self.resyncs = 0
         self.resumes = 0
 
@@ -136,20 +144,20 @@ class RemoteFollower:
         """Follows the other instance until cancelled."""
         log.info("Following the Startpunkt at %s as cluster %s", self.url, self.spec.name)
         async with self._client() as client:
-            resume: int | None = None
             while True:
                 try:
-                    if resume is None:
-                        resume = await self._snapshot(client)
-                    resume = await self._stream(client, resume)
+                    if self.resume is None:
+                        self.resume = await self._snapshot(client)
+                    await self._stream(client)
                 except _Resync:
                     self.resyncs += 1
                     log.info("Cluster %s asked for a resync; fetching its items", self.spec.name)
-                    resume = None
+                    self.resume = None
                 except (httpx.HTTPError, RemoteError, TimeoutError, ValueError) as e:
                     reason = f"{type(e).__name__}: {e}".rstrip(": ")
                     self._clusters.report(self.status.key, ClusterState.STALE, reason)
-                    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**self._attempt) * random.random()
+                    ceiling = self._backoff.initial * 2 ** min(self._attempt, 30)
+                    delay = min(self._backoff.max, ceiling) * random.random()
                     self._attempt += 1
                     log.warning(
                         "Following cluster %s at %s: %s; trying again in %.2f s",
@@ -187,9 +195,9 @@ class RemoteFollower:
         self._store.replace(self.source, objects, quiet=not self.status.synced_once)
         return min(int(r) for r in revisions if isinstance(r, int))
 
-    async def _stream(self, client: httpx.AsyncClient, resume: int) -> int:
-        """Follows the stream until the other side ends it; returns the last event id."""
-        headers = {"Last-Event-ID": str(resume), "Accept": "text/event-stream"}
+    async def _stream(self, client: httpx.AsyncClient) -> None:
+        """Follows the stream until the other side ends it, keeping the last event id."""
+        headers = {"Last-Event-ID": str(self.resume), "Accept": "text/event-stream"}
         async with client.stream("GET", STREAM_PATH, headers=headers) as response:
             if response.status_code != 200:
                 raise RemoteError(f"GET {STREAM_PATH} answered {response.status_code}")
@@ -207,8 +215,7 @@ class RemoteFollower:
                     if obj is not None:
                         self._store.apply(self.source, action[0], obj)  # type: ignore[arg-type]
                 if event.id is not None:
-                    resume = event.id
-        return resume
+                    self.resume = event.id
 
 
 def _items(document: Mapping[str, Any], member: str, kind: str) -> list[KubeObject]:
@@ -223,8 +230,13 @@ def _items(document: Mapping[str, Any], member: str, kind: str) -> list[KubeObje
 
 
 def remote_followers(
-    remotes: tuple[RemoteCluster, ...], store: Store, clusters: Clusters
+    settings: Settings, store: Store, clusters: Clusters
 ) -> list[RemoteFollower]:
-    """One follower per enabled remote with a `url`; the original's GraphQL-only entries are
-    reported at start-up by the configuration and skipped here."""
-    return [RemoteFollower(r, store, clusters) for r in remotes if r.enabled and r.url]
+    """One follower per enabled remote with a `url` (backing off as watches do); the original's
+    GraphQL-only entries are reported at start-up by the configuration and skipped here."""
+    backoff = settings.watch.backoff
+    return [
+        RemoteFollower(r, store, clusters, backoff)
+        for r in settings.clusters.remote
+        if r.enabled and r.url
+    ]

@@ -251,7 +251,7 @@ def _more_clusters(
             tasks.append(("local cluster", forever(_follow_ready(ctx, clusters, local.key))))
     direct = direct_clusters(settings, store, clusters, backend.api)
     tasks += [(c.name, forever(c.run())) for c in direct]
-    remotes = remote_followers(settings.clusters.remote, store, clusters)
+    remotes = remote_followers(settings, store, clusters)
     tasks += [(r.name, forever(r.run())) for r in remotes]
     others = statuses_of(direct)
     local_statuses = backend.statuses
