@@ -108,7 +108,7 @@ def test_probes_and_endpoint_readiness_reach_the_api_and_the_stream(
     cluster.api.apply([ingress(url), slice_of([True, True])])
     config = tmp_path / "startpunkt.yaml"
     config.write_text(
-        "startpunkt:\n  availability: {interval: 500ms, timeout: 2}\n"
+        "startpunkt:\n  availability: {interval: 500ms, timeout: 2, publishDetails: true}\n"
         "  realtime: {heartbeatInterval: 1s}\n"
     )
     kubeconfig = cluster.write_kubeconfig(tmp_path / "kubeconfig")

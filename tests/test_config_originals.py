@@ -251,15 +251,15 @@ def test_an_unreadable_homepage_file_is_a_problem_not_a_hang(tmp_path: Path) -> 
 
 def test_a_deep_framework_section_is_named_without_walking_all_of_it(tmp_path: Path) -> None:
     deep: dict[str, object] = {"leaf": 1}
-    for level in range(400):
+    for level in range(45):  # deep, but within the configuration file's nesting limit
         deep = {f"k{level}": deep}
     path = tmp_path / "application.json"  # JSON is YAML, and nests without a long indent
     path.write_text(json.dumps({"quarkus": deep}))
 
     (line,) = config.load_all(path, {}).ignored
 
-    assert line.startswith("quarkus.k399.k398.")
-    assert line.count(".") < 40
+    assert line.startswith("quarkus.k44.k43.")
+    assert line.count(".") < 20
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -124,6 +125,9 @@ class Backoff(Section):
     multiplier: float = Field(default=2.0, ge=1.0)
 
 
+_HOST_PATTERN = re.compile(r"\*|(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_.\-]{0,252})|\[[0-9A-Fa-f:.]+\]")
+
+
 def _default_accepted() -> tuple[int, ...]:
     """The original's verdict: 2xx, 3xx and every 4xx but 404 mean the server answers."""
     return (*range(200, 404), *range(405, 500))
@@ -149,6 +153,20 @@ class Availability(Section):
     @classmethod
     def _originals_backoff(cls, data: Any) -> Any:
         return originals.map_originals_backoff(data)
+
+    # hosts a healthUrl (or a redirect) may lead to besides the app's own: `*`, `*.svc`, exact
+    health_url_hosts: StrList = ()
+    # statusCode, latencyMs and error texts in the API, the stream and the page; off, anyone
+    # who can create an Application could learn what answers inside the cluster network
+    publish_details: bool = False
+
+    @field_validator("health_url_hosts")
+    @classmethod
+    def _hosts_are_patterns(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [h for h in hosts if not _HOST_PATTERN.fullmatch(h)]
+        if bad:
+            raise ValueError(f"{bad}: use host names, `*.example.com` or `*`")
+        return hosts
 
     @field_validator("accepted_status_codes")
     @classmethod
@@ -280,6 +298,18 @@ class WebIcons(Section):
         return url
 
 
+def _http_url(value: str) -> str:
+    """An absolute http(s) URL, as written (or empty: none); the page links to it."""
+    if value == "":
+        return value
+    parts = urlsplit(value)
+    if value != value.strip() or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "must be an absolute http or https URL, such as https://duckduckgo.com/?q="
+        )
+    return value
+
+
 class Web(Section):
     title: str = "Startpunkt"
     refresh_interval: int = Field(default=60, ge=0)
@@ -291,6 +321,11 @@ class Web(Section):
     # the original's multi-cluster view: false shows the local cluster until a visitor picks more
     default_show_all_clusters: bool = False
     icons: WebIcons = WebIcons()
+
+    @field_validator("search_engine")
+    @classmethod
+    def _search_engine_is_http(cls, value: str) -> str:
+        return _http_url(value)
 
 
 class HomepageDialect(Section):

@@ -7,10 +7,70 @@ every open stream without copying.
 from __future__ import annotations
 
 import enum
+import functools
+import itertools
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
 DEFAULT_LOCATION = 1000
+MAX_COMBINING_MARKS = 3  # per base character: enough for Vietnamese, Thai, Hebrew pointing
+
+# bidi embeddings, overrides and isolates, and the implicit marks: text that reorders what is
+# around it ("Bank \u202eelgoog.www\u202c" shows as "Bank www.google"); a name needs none
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+@functools.cache
+def _mark_runs(astral: bool) -> re.Pattern[str]:
+    """Runs of combining marks longer than the cap, built once. The class of the Basic
+    Multilingual Plane's marks matches in constant time; the one that also holds the astral
+    planes' marks is a list of ranges, so it is used only for text that has such characters."""
+    codes = itertools.chain(
+        range(0x20000 if astral else 0x10000), range(0xE0000, 0xE1000) if astral else ()
+    )
+    ranges: list[list[int]] = []
+    for code in codes:
+        if unicodedata.category(chr(code)) in ("Mn", "Me"):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    marks = "".join(
+        re.escape(chr(low)) + (f"-{re.escape(chr(high))}" if high > low else "")
+        for low, high in ranges
+    )
+    return re.compile(f"([{marks}]{{{MAX_COMBINING_MARKS}}})[{marks}]+")
+
+
+def display_text(value: str) -> str:
+    """Text from a cluster object as it may be shown: no bidi controls, no control characters,
+    at most MAX_COMBINING_MARKS marks on one character (150 of them paint over the page)."""
+    if value.isascii() and value.isprintable():
+        return value
+    value = _CONTROLS.sub(" ", _BIDI_CONTROLS.sub("", value))
+    astral = bool(value) and max(value) > "\uffff"
+    return _mark_runs(astral).sub(r"\1", value).strip()
+
+
+def _clean_tags(tags: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t for t in map(display_text, tags) if t))
+
+
+def _clean_fields(item: Application | Bookmark) -> None:
+    """Every field a page shows goes through display_text, whichever source built the item;
+    a name or group with nothing left falls back as a missing one does."""
+    for name in ("namespace", "resource_name", "name", "group", "info"):
+        value = getattr(item, name)
+        if value is not None and (clean := display_text(value)) != value:
+            if not clean and name in _FALLBACKS:
+                clean = getattr(item, _FALLBACKS[name]) or "?"
+            object.__setattr__(item, name, clean)
+
+
+_FALLBACKS = {"name": "resource_name", "group": "namespace"}
 
 
 def sort_location(location: int | None) -> int:
@@ -104,6 +164,11 @@ class Application:
     # namespace/name of the Services behind the app, for endpoint readiness
     backend_services: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        _clean_fields(self)
+        if self.tags and (tags := _clean_tags(self.tags)) != self.tags:
+            object.__setattr__(self, "tags", tags)
+
     @property
     def sort_key(self) -> tuple[str, int, str]:
         return (self.group.casefold(), sort_location(self.location), self.name.casefold())
@@ -125,6 +190,9 @@ class Bookmark:
     target_blank: bool | None = None
     location: int = DEFAULT_LOCATION
     has_owner_references: bool = False
+
+    def __post_init__(self) -> None:
+        _clean_fields(self)
 
     @property
     def sort_key(self) -> tuple[str, int, str]:

@@ -49,7 +49,7 @@ def _leaves(node: Any, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
         return [
             leaf
             for k, v in node.items()
-            for leaf in _leaves(v, prefix if k is None else (*prefix, str(k)))
+            for leaf in _leaves(v, prefix if k in (None, "~") else (*prefix, str(k)))
         ]
     if isinstance(node, list) and node and prefix[-1:] != ("matchNames",):
         return [leaf for i, v in enumerate(node) for leaf in _leaves(v, (*prefix, f"[{i}]"))]

@@ -151,7 +151,7 @@ class _Constructor(SafeConstructor):
 
 def _key_text(key: object) -> str:
     if key is None:
-        return "null"
+        return "~"  # YAML's own spelling; Quarkus uses it for a key's value beside its children
     if isinstance(key, bool):
         return "true" if key else "false"
     return str(key)

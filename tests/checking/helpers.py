@@ -320,7 +320,10 @@ class Apps:
 
 
 def settings(**availability: Any) -> Settings:
+    """These tests look at what a probe found, so the details are published unless a test
+    says otherwise (the default, off, is tested in test_health_url_policy.py)."""
     backoff = availability.pop("backoff", {})
+    availability.setdefault("publish_details", True)
     return Settings(availability=AvailabilitySettings(backoff=Backoff(**backoff), **availability))
 
 

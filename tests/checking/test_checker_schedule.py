@@ -162,7 +162,7 @@ async def test_a_transport_given_to_the_checker_replaces_the_network(apps: Apps)
         return httpx.Response(503)
 
     apps.add("mocked", "http://mocked.invalid/")
-    settings = Settings(availability=AvailabilitySettings(timeout=1))
+    settings = Settings(availability=AvailabilitySettings(timeout=1, publish_details=True))
     checker = Checker(settings, apps.store, transport=httpx.MockTransport(answer))
     task = asyncio.create_task(checker.run(), name="availability checker")
     try:

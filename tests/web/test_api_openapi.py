@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.routing import Route
@@ -139,3 +139,19 @@ async def test_every_api_route_is_documented(site: Site, contract: Contract) -> 
     served -= {"/api/{path:path}"}
 
     assert served == set(contract.doc["paths"])
+
+
+async def test_the_verdict_parameter_admits_exactly_what_the_server_accepts(
+    site: Site, contract: Contract
+) -> None:
+    operation = contract.doc["paths"]["/api/diagnostics"]["get"]
+    [verdict] = [p for p in operation["parameters"] if p["name"] == "verdict"]
+    # comma-separated values are a form-style array without explode in OpenAPI
+    assert (verdict["in"], verdict["style"], verdict["explode"]) == ("query", "form", False)
+    for value in ("shown", "hidden", "rejected"):
+        contract.check(verdict["schema"], [value])
+        assert (await site.get(f"/api/diagnostics?verdict={value}")).status_code == 200
+    contract.check(verdict["schema"], ["shown", "rejected"])
+    with pytest.raises(ValidationError):
+        contract.check(verdict["schema"], ["visible"])
+    assert (await site.get("/api/diagnostics?verdict=visible")).status_code == 400

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import startpunkt.web
 from tests.web.conftest import MakeSite, Site, settings_of
@@ -103,3 +108,37 @@ async def test_the_default_bundle_follows_accept_language_then_default_language(
     assert preferred.json() == bundle("en-US")
     assert nothing.headers["content-language"] == "sv-SE"
     assert nothing.headers["vary"] == "Accept-Language"
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "javascript:alert(document.cookie)//",
+        " JavaScript:alert(1)",
+        "data:text/html,x",
+        "//x.example/?q=",
+    ],
+)
+def test_a_search_engine_that_is_not_http_is_a_configuration_error(
+    tmp_path: Path, engine: str
+) -> None:
+    config = tmp_path / "startpunkt.yaml"
+    config.write_text(f"startpunkt:\n  web:\n    searchEngine: {json.dumps(engine)}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STARTPUNKT")}
+    result = subprocess.run(
+        [sys.executable, "-m", "startpunkt", "serve", "--config", str(config), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "startpunkt.web.searchEngine" in result.stderr
+    assert "http or https" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_https_search_engine_is_served_as_written() -> None:
+    settings = settings_of(web={"searchEngine": "https://search.example/?q="})
+    assert settings.web.search_engine == "https://search.example/?q="

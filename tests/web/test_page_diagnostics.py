@@ -77,3 +77,13 @@ async def test_the_start_page_links_here() -> None:
     async with in_process(make_context()) as client:
         doc = parse((await client.get("/")).text)
     assert doc.find("footer").find("a", href="/diagnostics")
+
+
+async def test_object_names_from_a_manifest_file_cannot_reorder_the_row() -> None:
+    ctx = make_context()
+    spoof = "bank-\u202eelgoog\u202c"
+    load(ctx.store, [app_object("Bank", "g", "https://bank.example", resource=spoof)], (), {})
+    async with in_process(ctx) as client:
+        html = (await client.get("/diagnostics")).text
+    assert "\u202e" not in html
+    assert row_for(parse(html), "bank-elgoog")

@@ -21,7 +21,7 @@ import itertools
 import logging
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NoReturn
 
 import httpx
@@ -268,6 +268,9 @@ class Checker:
             last.state = availability.state
         elif not fresh:
             return  # a readiness pass that changed nothing: the stored value is current
+        if not self._settings.publish_details:
+            # the store feeds the API, the stream and the page: the state only, by default
+            availability = replace(availability, status_code=None, latency_ms=None, error=None)
         self._store.set_availability(target, availability)
 
     # -- readiness -------------------------------------------------------------------------

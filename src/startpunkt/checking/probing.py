@@ -1,7 +1,8 @@
 """One HTTP probe: a target in, a verdict out, never an exception for the target's faults.
 
 HEAD first, GET when the server answers 405 or 501. Redirects are followed by hand, so every
-hop is checked: at most `max_redirects` of them, and only to http(s) URLs. The target's
+hop is checked: at most `max_redirects` of them, only to http(s) URLs, and only on the probed
+URL's host (or one in `availability.healthUrlHosts`). The target's
 timeout bounds the whole probe (every hop and the GET fallback together), so a probe never
 holds a pool slot for longer than one timeout. Bodies are streamed, and reading stops once
 BODY_LIMIT bytes have arrived (one network read, at most 64 KiB, may bring more); no cookies
@@ -26,6 +27,7 @@ import httpx
 from startpunkt import __version__
 from startpunkt.config import Availability as AvailabilitySettings
 from startpunkt.model import State
+from startpunkt.sources import hosts
 from startpunkt.store import ProbeTarget
 
 USER_AGENT = f"Startpunkt/{__version__} (availability check)"
@@ -121,7 +123,11 @@ async def probe(
     try:
         async with asyncio.timeout(timeout):
             status, refused = await _follow(
-                transport, target.url, settings.max_redirects, httpx.Timeout(timeout)
+                transport,
+                target.url,
+                settings.max_redirects,
+                httpx.Timeout(timeout),
+                settings.health_url_hosts,
             )
     except (TimeoutError, httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as e:
         outcome, message = _describe(e, timeout)
@@ -135,10 +141,19 @@ async def probe(
 
 
 async def _follow(
-    transport: httpx.AsyncBaseTransport, url: str, max_redirects: int, limits: httpx.Timeout
+    transport: httpx.AsyncBaseTransport,
+    url: str,
+    max_redirects: int,
+    limits: httpx.Timeout,
+    other_hosts: tuple[str, ...] = (),
 ) -> tuple[int, str | None]:
-    """The final status, and why a redirect was not followed (None when none was refused)."""
-    followed = 0
+    """The final status, and why a redirect was not followed (None when none was refused).
+
+    A redirect to another host than the probed URL's (and not in `other_hosts`) is not
+    followed: the redirect is the answer, as for an app that sends visitors to a login page.
+    So an app's state never says whether something on another host answers.
+    """
+    start, followed = url, 0
     while True:
         status, location = await _request(transport, url, limits)
         if status not in REDIRECTS or location is None or max_redirects == 0:
@@ -149,6 +164,8 @@ async def _follow(
         scheme = _scheme(url)
         if scheme not in HTTP_SCHEMES:
             return status, f"refused a redirect to a {scheme or 'schemeless'}: URL"
+        if not hosts.allowed(url, start, other_hosts):
+            return status, None
         followed += 1
 
 

@@ -87,13 +87,9 @@ class DirectCluster:
         self._settings = settings
         self._clusters = clusters
         self._local_api = local_api
-        where = (
-            str(spec.kubeconfig)
-            if spec.kubeconfig
-            else f"Secret {spec.secret.namespace}/{spec.secret.name}"
-            if spec.secret
-            else "?"
-        )
+        # the API server once connected; no file paths, which /api/sources would publish
+        secret = spec.secret
+        where = f"Secret {secret.namespace}/{secret.name}" if secret else "kubeconfig file"
         self.status = clusters.add(ClusterStatus(spec.name, "kubeconfig", where))
         self.watchers: Watchers | None = None
         # the Secret's kubeconfig as last read; None until read or while missing

@@ -90,6 +90,7 @@ def map_annotated(
                 trace=trace,
                 enabled=enable is True or (enable is None and not switch.only_annotated),
                 backend_services=backends(spec, meta.namespace),
+                health_hosts=ctx.settings.availability.health_url_hosts,
             )
             return app, missing
 

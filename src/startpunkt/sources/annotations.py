@@ -43,7 +43,8 @@ Values and defaults:
 - enable: not set by default (see below). tags: comma-separated, e.g. `admin,dev`.
 - protocol: `http` or `https`. port: 1-65535; anything else is ignored with a note.
 - rootPath: appended to the URL. healthUrl: the URL the availability check probes, absolute or
-  a path on the app's URL (default: the app's URL).
+  a path on the app's URL (default: the app's URL); on the app's own host unless
+  `availability.healthUrlHosts` lists another (else it is ignored with a note).
 - probe: `false`/`off` turns availability checks off for this app.
 - acceptedStatusCodes: e.g. `200-299,401` (default: the global setting).
 - probeTimeout: `5`, `5s` or `500ms` (default: the global setting).

@@ -17,7 +17,7 @@ from startpunkt.model import (
     ResourceKind,
 )
 from startpunkt.sources import annotations as ann
-from startpunkt.sources import urls
+from startpunkt.sources import hosts, urls
 from startpunkt.sources.base import MappingContext
 from startpunkt.sources.fields import (
     INFO_LIMIT,
@@ -133,9 +133,17 @@ def read_display(meta: Meta, spec: Mapping[str, Any] | None, trace: Trace) -> Di
 
 
 def read_probe(
-    meta: Meta, spec: Mapping[str, Any] | None, url: str | None, trace: Trace
+    meta: Meta,
+    spec: Mapping[str, Any] | None,
+    url: str | None,
+    trace: Trace,
+    health_hosts: tuple[str, ...] = (),
 ) -> ProbeSettings:
-    """Per-app availability settings; a bad value is ignored with a note, never fatal."""
+    """Per-app availability settings; a bad value is ignored with a note, never fatal.
+
+    A healthUrl on another host than the app's URL is refused unless `health_hosts`
+    (`availability.healthUrlHosts`) lists that host.
+    """
     a = meta.annotations
     enabled = True
     if found := ann.pick(spec, "probe", a, "probe"):
@@ -143,6 +151,13 @@ def read_probe(
     health: str | None = None
     if found := ann.pick(spec, "healthUrl", a, "healthUrl"):
         health = _health_url(found[0], found[1], url, trace)
+        if health is not None and not hosts.allowed(health, url, health_hosts):
+            trace.note(
+                f"{found[1]}: {hosts.host_of(health)} is not the app's own host; the app URL is "
+                "probed instead (availability.healthUrlHosts lists other hosts a health URL "
+                "may use)"
+            )
+            health = None
     accepted = None
     if found := ann.pick(spec, "acceptedStatusCodes", a, "acceptedStatusCodes"):
         accepted = ann.status_codes(found[0], found[1], trace)
@@ -188,6 +203,7 @@ def make_application(
     trace: Trace,
     enabled: bool,
     backend_services: tuple[str, ...] = (),
+    health_hosts: tuple[str, ...] = (),
 ) -> Application:
     if url is not None:
         url = urls.checked_length(urls.join(url, display.root_path), "url")
@@ -208,7 +224,7 @@ def make_application(
         root_path=display.root_path,
         tags=display.tags,
         has_owner_references=meta.owned,
-        probe=read_probe(meta, spec, url, trace),
+        probe=read_probe(meta, spec, url, trace, health_hosts),
         backend_services=tuple(sorted(set(backend_services))),
     )
 

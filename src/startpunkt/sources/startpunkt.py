@@ -95,6 +95,7 @@ def crd_application(
                 spec=spec,
                 trace=trace,
                 enabled=enable is not False,
+                health_hosts=ctx.settings.availability.health_url_hosts,
             )
             return app, missing
 

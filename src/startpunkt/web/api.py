@@ -26,19 +26,21 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from startpunkt.model import Application, Outcome, Verdict
-from startpunkt.shapes import JSON, application, bookmark, grouped, matches_tags, tag_set
+from startpunkt.shapes import JSON, application, bookmark, grouped, matches_tags
 from startpunkt.store import Snapshot
 from startpunkt.web import openapi, translations
 from startpunkt.web.caching import Encoded, SnapshotCache, conditional, encoded
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error, unknown_api_path
-from startpunkt.web.params import BadParameter, wanted_clusters, wanted_tags
+from startpunkt.web.params import BadParameter, choices, quoted, wanted_clusters, wanted_tags
+from startpunkt.web.probes import public_status
 
 LANGUAGE_FORMAT = r"^[a-z]{2}(-[A-Z]{2})?$"
 LANGUAGE = re.compile(r"[a-z]{2}(-[A-Z]{2})?")  # used with fullmatch: `$` allows a final \n
 # a function endpoint with methods=None would answer GET only
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Endpoint = Callable[[Request], Awaitable[Response]]
+VERDICTS = frozenset(v.value for v in Verdict)
 
 
 def apps_document(
@@ -129,8 +131,8 @@ class Api:
                 return conditional(request, encoded(shape, snapshot.revision))
         return error(
             404,
-            f"no application named {request.path_params['name']!r} "
-            f"in group {request.path_params['group']!r}",
+            f"no application named {quoted(request.path_params['name'])} "
+            f"in group {quoted(request.path_params['group'])}",
         )
 
     async def bookmarks(self, request: Request) -> Response:
@@ -142,25 +144,20 @@ class Api:
         return conditional(request, doc)
 
     async def diagnostics(self, request: Request) -> Response:
-        verdicts = {v.value for v in Verdict}
-        wanted = set(tag_set(request.query_params.get("verdict")))
-        if unknown := sorted(wanted - verdicts):
-            raise BadParameter(
-                f"verdict: unknown {', '.join(unknown)}; use any of {', '.join(sorted(verdicts))}"
-            )
+        wanted = choices(request.query_params.get("verdict"), "verdict", VERDICTS)
         await self.ctx.refresh()
         outcomes = self.ctx.store.outcomes()
         objects = [diagnostic(o) for o in outcomes if not wanted or o.verdict.value in wanted]
         return conditional(request, encoded({"objects": objects}))
 
     async def sources(self, request: Request) -> Response:
-        return conditional(request, encoded(dict(self.ctx.sources_status())))
+        return conditional(request, encoded(public_status(self.ctx.sources_status())))
 
     async def translation(self, request: Request) -> Response:
         language = request.path_params["language"]
         if not LANGUAGE.fullmatch(language):
             raise BadParameter(
-                f"language: {language!r} is not a language tag; use the form en or en-US "
+                f"language: {quoted(language)} is not a language tag; use the form en or en-US "
                 f"({LANGUAGE_FORMAT})"
             )
         return self._bundle(request, language, None)

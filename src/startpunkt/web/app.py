@@ -11,6 +11,7 @@ from startpunkt.web.context import WebContext
 
 def create_app(ctx: WebContext) -> Starlette:
     from startpunkt.web import api, pages, probes, stream  # noqa: PLC0415  (cycle-free wiring)
+    from startpunkt.web.headers import NoSniff  # noqa: PLC0415
     from startpunkt.web.metrics import RequestMetrics, metrics_for  # noqa: PLC0415
 
     routes: list[BaseRoute] = [
@@ -19,7 +20,7 @@ def create_app(ctx: WebContext) -> Starlette:
         *api.routes(ctx),
         *pages.routes(ctx),
     ]
-    middleware = [Middleware(RequestMetrics, metrics=metrics_for(ctx))]
+    middleware = [Middleware(NoSniff), Middleware(RequestMetrics, metrics=metrics_for(ctx))]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.ctx = ctx
     return app

@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
+from startpunkt.web.params import quoted
+
 
 def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
@@ -42,7 +44,7 @@ async def unknown_api_path(request: Request) -> Response:
         methods = ", ".join(sorted(allowed))
         return error(
             405,
-            f"{request.method} is not allowed on {request.url.path}; use {methods}",
+            f"{request.method} is not allowed on {quoted(request.url.path)}; use {methods}",
             headers={"Allow": methods},
         )
-    return error(404, f"no such API path: {request.url.path} (see /api/openapi.json)")
+    return error(404, f"no such API path: {quoted(request.url.path)} (see /api/openapi.json)")

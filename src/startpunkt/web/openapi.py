@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from startpunkt.model import Verdict
+from startpunkt.web.params import MAX_TAGS_LENGTH
+
 Schema = dict[str, Any]
 
 STATES = ["unknown", "up", "down", "degraded", "scaled-to-zero"]
@@ -89,8 +92,8 @@ def schemas() -> dict[str, Schema]:
         rootPath=STRING,
         tags={**STRING, "description": "comma-separated, as authored"},
         status={"enum": STATES},
-        statusCode=INT,
-        latencyMs={"type": "number"},
+        statusCode={**INT, "description": "only with availability.publishDetails: true"},
+        latencyMs={"type": "number", "description": "only with availability.publishDetails: true"},
         lastChecked=TIMESTAMP,
         available={
             "type": ["boolean", "null"],
@@ -193,7 +196,7 @@ def schemas() -> dict[str, Schema]:
                     kind=STRING,
                     namespace=STRING,
                     name=STRING,
-                    verdict={"enum": ["shown", "hidden", "rejected"]},
+                    verdict={"enum": [v.value for v in Verdict]},
                     reason={"type": ["string", "null"]},
                     notes={"type": "array", "items": STRING},
                     urls={"type": "array", "items": STRING},
@@ -245,8 +248,22 @@ def schemas() -> dict[str, Schema]:
                             "state": {
                                 "enum": ["syncing", "synced", "reconnecting", "absent", "forbidden"]
                             },
+                            "lastError": {
+                                "type": ["string", "null"],
+                                "description": "a category such as `403 Forbidden` or "
+                                "`ConnectError`; the full text is in the log",
+                            },
                         },
                     },
+                },
+                "manifests": {
+                    "type": "string",
+                    "description": "with --manifests: the directory's own name, not its path",
+                },
+                "errors": {
+                    "type": "object",
+                    "description": "with --manifests: file (relative) -> what is wrong with it",
+                    "additionalProperties": STRING,
                 },
             },
         },
@@ -314,7 +331,7 @@ TAGS_QUERY: Schema = {
     "name": "tags",
     "in": "query",
     "description": "comma-separated, case-insensitive; untagged apps always match",
-    "schema": STRING,
+    "schema": {"type": "string", "maxLength": MAX_TAGS_LENGTH},
 }
 ETAG_NOTE = "Served with a strong ETag; If-None-Match gives 304."
 PING: Schema = {
@@ -390,7 +407,9 @@ def paths() -> dict[str, Schema]:
                     "name": "verdict",
                     "in": "query",
                     "description": "comma-separated: shown, hidden, rejected",
-                    "schema": STRING,
+                    "style": "form",
+                    "explode": False,
+                    "schema": {"type": "array", "items": {"enum": [v.value for v in Verdict]}},
                 }
             ],
         ),

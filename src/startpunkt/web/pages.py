@@ -14,18 +14,19 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from startpunkt import __version__
-from startpunkt.shapes import tag_set
 from startpunkt.web import icons, theme, translations, views
 from startpunkt.web.context import WebContext
+from startpunkt.web.params import BadParameter, echoed_path, tag_filter
 from startpunkt.web.translations import Translator
 
 HERE = Path(__file__).parent
@@ -71,6 +72,7 @@ RESERVED = frozenset(
     }
 )
 COOKIE_AGE = 365 * 24 * 3600
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -110,7 +112,7 @@ def _render(
         title=web.title,
         version=ctx.version or __version__,
         asset_version=_asset_version(ctx),
-        path=request.url.path,
+        path=quote(echoed_path(request.url.path), safe=_PATH_SAFE),
         **values,
     )
     response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
@@ -156,7 +158,10 @@ async def _home(request: Request, ctx: WebContext, tag_path: str) -> Response:
     snapshot = ctx.store.snapshot()
     language, _ = _language(request, ctx)
     t = Translator(language)
-    wanted = tag_set(tag_path) | tag_set(request.query_params.get("tags"))
+    try:
+        wanted = tag_filter(tag_path, request.query_params.get("tags"))
+    except BadParameter as e:
+        return _render(request, ctx, "bad_request.html", status_code=400, message=str(e))
     web = ctx.settings.web
     apps = views.visible_apps(snapshot.applications, wanted, web.show_all_on_root)
     dashboard = bool(web.icons.dashboard_icons_url)
@@ -193,6 +198,22 @@ async def _diagnostics(request: Request, ctx: WebContext) -> Response:
 
 def _not_found(request: Request, ctx: WebContext) -> Response:
     return _render(request, ctx, "not_found.html", status_code=404)
+
+
+def _without_slash(request: Request, catch_all: BaseRoute) -> str | None:
+    """Where `/x/` should go when `/x` is served: a path on this site, never a URL built from
+    the request's Host header. Leading slashes collapse and the path is re-quoted, so neither
+    `//host` nor `/\\host` can come out of it."""
+    path = request.url.path
+    if not path.endswith("/") or path == "/":
+        return None
+    bare = "/" + path.strip("/")
+    probe = {**request.scope, "path": bare}
+    routes: list[BaseRoute] = request.app.router.routes
+    if not any(r is not catch_all and r.matches(probe)[0] is Match.FULL for r in routes):
+        return None
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return quote(bare, safe=_PATH_SAFE) + (f"?{query}" if query else "")
 
 
 def _icon(set_: str, name: str) -> Response:
@@ -286,6 +307,14 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     async def dashboard_icon(request: Request) -> Response:
         return await _dashboard_icon(dashboard_icons, str(request.path_params["file"]))
 
+    async def elsewhere(request: Request) -> Response:
+        # last route, so the router never builds its own absolute trailing-slash redirect
+        target = _without_slash(request, catch_all)
+        if target is None:
+            return _not_found(request, ctx)
+        return RedirectResponse(target, status_code=307)
+
+    catch_all = Route("/{path:path}", elsewhere, methods=["GET", "HEAD"], name="elsewhere")
     statics = StaticFiles(directory=HERE / "statics")
     return [
         Route("/", home, methods=["GET", "HEAD"], name="home"),
@@ -304,4 +333,5 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
             name="statics",
         ),
         Route("/{tags}", tagged, methods=["GET", "HEAD"], name="tagged"),
+        catch_all,
     ]

@@ -18,6 +18,7 @@ from startpunkt.model import (
     Bookmark,
     Item,
     Outcome,
+    display_text,
     sort_location,
 )
 from startpunkt.shapes import matches_tags
@@ -187,8 +188,8 @@ def outcome_rows(outcomes: Iterable[Outcome]) -> list[OutcomeRow]:
         rows.append(
             OutcomeRow(
                 o.ref.kind,
-                o.ref.namespace,
-                o.ref.name,
+                display_text(o.ref.namespace),  # a manifest file's names are not validated
+                display_text(o.ref.name),
                 o.verdict.value,
                 o.reason or "",
                 o.notes,

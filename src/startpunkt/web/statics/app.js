@@ -410,9 +410,30 @@
     }
   }
 
+  // Where the page shows every app, a tag no card carries any more loses its chip, as on the
+  // server's page. A filtered page does not see every app, so it keeps the chips it has.
+  let chipsPaused = false;
+
+  function pruneChips() {
+    if (chipsPaused || WANTED.size || !PAGE.showAllOnRoot) return;
+    const nav = document.querySelector("nav.tagbar");
+    if (!nav) return;
+    const tags = containers.app.querySelectorAll(".card-tags .tag");
+    const used = new Set(Array.from(tags, (tag) => tag.textContent.trim().toLowerCase()));
+    for (const link of nav.querySelectorAll("a.chip:not(.chip-all)")) {
+      if (!used.has(chipName(link))) link.closest("li").remove();
+    }
+    if (!nav.querySelector("a.chip:not(.chip-all)")) nav.remove();
+  }
+
   function upsert(kind, data) {
     if (!data || data.key == null) return;
     if (kind === "app") ensureChips(splitTags(data.tags));
+    upsertCard(kind, data);
+    if (kind === "app") pruneChips();
+  }
+
+  function upsertCard(kind, data) {
     if (kind === "app" && !wanted(data)) {
       remove(String(data.key));
       return;
@@ -452,6 +473,7 @@
     card.remove();
     refreshGroup(details);
     refreshSections();
+    pruneChips();
   }
 
   // An icon name the server does not know: the server draws a letter, so do we.
@@ -522,10 +544,16 @@
 
   function apply(kind, items) {
     const keep = new Set(items.map((item) => String(item.key)));
-    for (const card of Array.from(containers[kind].querySelectorAll("li.card"))) {
-      if (!keep.has(card.dataset.key)) remove(card.dataset.key);
+    chipsPaused = true;  // once at the end, not once per item
+    try {
+      for (const card of Array.from(containers[kind].querySelectorAll("li.card"))) {
+        if (!keep.has(card.dataset.key)) remove(card.dataset.key);
+      }
+      for (const item of items) upsert(kind, item);
+    } finally {
+      chipsPaused = false;
     }
-    for (const item of items) upsert(kind, item);
+    pruneChips();
   }
 
   // -- the live connection -----------------------------------------------------------------------
