@@ -184,6 +184,8 @@ class DirectCluster:
                 if until_changed:
                     group.create_task(self._until_changed(), name=f"{self.name} credentials")
         finally:
+            # what they reached counts, however soon they were replaced
+            self._clusters.report(self.status.key, *cluster_state(watchers))
             watchers.detach()
             await client.aclose()
 
