@@ -242,8 +242,8 @@ def _more_clusters(
     store = ctx.store
     tasks: list[tuple[str, Coroutine[Any, Any, None]]] = []
     if settings.clusters.local.enabled:
-        where = str(options.manifests) if options.manifests else ""
-        where = options.connection.server if options.connection else where
+        # published by /api/sources: an API server's address, never a file system path
+        where = options.connection.server if options.connection else "manifests directory"
         local = clusters.add(ClusterStatus(settings.clusters.local.name, "local", where))
         if backend.watchers is not None:
             tasks.append(("local cluster", forever(supervise(backend.watchers, clusters, ""))))

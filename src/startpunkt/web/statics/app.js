@@ -26,6 +26,8 @@
   const SEARCH_ENGINE = safeUrl((script && script.dataset.searchEngine) || "") || "";
   const DASHBOARD_ICONS = Boolean(script && script.dataset.dashboardIcons === "on");
   const WANTED = new Set((PAGE.tags || []).map((t) => String(t).toLowerCase()));
+  // the clusters this page shows; null: every one
+  const CLUSTERS = Array.isArray(PAGE.clusters) ? new Set(PAGE.clusters.map(String)) : null;
 
   function t(key, values) {
     let node = STRINGS;
@@ -210,6 +212,7 @@
     const attrs = { class: "card card-" + kind, "data-key": String(data.key), "data-location": String(data.location || 1000) };
     const status = String(data.status || "unknown");
     if (kind === "app") attrs["data-status"] = status;
+    if (data.stale) attrs["data-stale"] = "true";
     const li = el("li", attrs);
 
     const link = href
@@ -219,6 +222,14 @@
       renderIcon(resolveIcon(data.icon, name, kind === "app" ? data.iconColor : null)),
     ]));
     const body = el("span", { class: "card-body" }, [el("span", { class: "card-name" }, [name])]);
+    // the same rule as the server's: another cluster's cards, and stale ones, name their cluster
+    const cluster = data.cluster ? String(data.cluster) : "";
+    if (cluster && (cluster !== PAGE.localCluster || data.stale)) {
+      const badge = data.stale
+        ? { class: "card-cluster", title: t("clusters.stale", { time: String(data.lastContact || "") }) }
+        : { class: "card-cluster" };
+      body.append(el("span", badge, [cluster]));
+    }
     if (kind === "app") {
       body.append(el("span", { class: "badge badge-" + status, title: statusTitle(data) }, [
         el("span", { class: "badge-dot", "aria-hidden": "true" }),
@@ -433,8 +444,12 @@
     if (kind === "app") pruneChips();
   }
 
+  function inClusters(data) {
+    return CLUSTERS === null || !data.cluster || CLUSTERS.has(String(data.cluster));
+  }
+
   function upsertCard(kind, data) {
-    if (kind === "app" && !wanted(data)) {
+    if ((kind === "app" && !wanted(data)) || !inClusters(data)) {
       remove(String(data.key));
       return;
     }
@@ -531,10 +546,14 @@
   }
 
   async function resync() {
-    const query = WANTED.size ? "?tags=" + encodeURIComponent(Array.from(WANTED).join(",")) : "";
+    const params = new URLSearchParams();
+    if (WANTED.size) params.set("tags", Array.from(WANTED).join(","));
+    if (CLUSTERS !== null) params.set("cluster", Array.from(CLUSTERS).join(","));
+    const query = params.toString() ? "?" + params.toString() : "";
+    const marksQuery = CLUSTERS !== null ? "?cluster=" + encodeURIComponent(Array.from(CLUSTERS).join(",")) : "";
     const [apps, marks] = await Promise.all([
       fetchGroups("/api/apps" + query, "applications"),
-      fetchGroups("/api/bookmarks", "bookmarks"),
+      fetchGroups("/api/bookmarks" + marksQuery, "bookmarks"),
     ]);
     apply("app", apps.items);
     apply("bookmark", marks.items);
