@@ -60,11 +60,13 @@ def test_the_originals_file_in_its_mount_path_starts_the_server(
         assert httpx.get(served.url + "/q/health/ready").status_code == 200
         # the local cluster is used, under the name the file gives it; the remote is not
         wait_until(
-            lambda: [
-                (c["name"], c["kind"], c["state"])
-                for c in httpx.get(served.url + "/api/sources").json()["clusters"]
-            ]
-            == [("local", "local", "synced")],
+            lambda: (
+                [
+                    (c["name"], c["kind"], c["state"])
+                    for c in httpx.get(served.url + "/api/sources").json()["clusters"]
+                ]
+                == [("local", "local", "synced")]
+            ),
             what="the local cluster, alone, in sync",
         )
         assert served.stop() == 0

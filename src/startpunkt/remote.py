@@ -229,9 +229,7 @@ def _items(document: Mapping[str, Any], member: str, kind: str) -> list[KubeObje
     return objects
 
 
-def remote_followers(
-    settings: Settings, store: Store, clusters: Clusters
-) -> list[RemoteFollower]:
+def remote_followers(settings: Settings, store: Store, clusters: Clusters) -> list[RemoteFollower]:
     """One follower per enabled remote with a `url` (backing off as watches do); the original's
     GraphQL-only entries are reported at start-up by the configuration and skipped here."""
     backoff = settings.watch.backoff
