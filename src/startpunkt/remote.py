@@ -183,7 +183,8 @@ class RemoteFollower:
         return document
 
     async def _snapshot(self, client: httpx.AsyncClient) -> int:
-        apps = await self._get(client, "/api/apps")
+        # every app, also from an instance whose `/` shows only untagged ones
+        apps = await self._get(client, "/api/apps?tags=*")
         marks = await self._get(client, "/api/bookmarks")
         objects = [
             *_items(apps, "applications", "Application"),
@@ -198,7 +199,8 @@ class RemoteFollower:
     async def _stream(self, client: httpx.AsyncClient) -> None:
         """Follows the stream until the other side ends it, keeping the last event id."""
         headers = {"Last-Event-ID": str(self.resume), "Accept": "text/event-stream"}
-        async with client.stream("GET", STREAM_PATH, headers=headers) as response:
+        params = {"tags": "*"}
+        async with client.stream("GET", STREAM_PATH, params=params, headers=headers) as response:
             if response.status_code != 200:
                 raise RemoteError(f"GET {STREAM_PATH} answered {response.status_code}")
             if self.status.synced_once:

@@ -50,8 +50,11 @@ def tag_filter(*raws: str | None) -> frozenset[str]:
 def wanted_tags(raw: str | None, show_all_on_root: bool) -> frozenset[str] | None:
     """The tag filter of a request: None shows everything, an empty set only untagged apps.
 
-    `a,b` matches apps with any of the tags, plus every untagged app (the original's rule).
+    `a,b` matches apps with any of the tags, plus every untagged app (the original's rule);
+    `*` is every app, whatever `web.showAllOnRoot` says (what a following instance asks for).
     """
+    if raw is not None and raw.strip() == "*":
+        return None
     wanted = tag_filter(raw)
     if wanted:
         return wanted
