@@ -101,7 +101,8 @@ class Watchers:
         )
 
     def start(self, group: asyncio.TaskGroup) -> None:
-        log.info("Starting Kubernetes resource watchers")
+        of = f" of cluster {self._cluster[1]}" if self._cluster[0] else ""
+        log.info("Starting Kubernetes resource watchers%s", of)
         all_plans = plans(self._settings)
         if not namespaces(self._settings):
             log.warning(
@@ -114,8 +115,9 @@ class Watchers:
             group.create_task(forever(reflector.run()), name=reflector.name)
         group.create_task(forever(self._follow_references(group)), name="reference watcher")
         log.info(
-            "Started %d Kubernetes resource watchers",
+            "Started %d Kubernetes resource watchers%s",
             sum(1 for p in all_plans if not p.dependency),
+            of,
         )
 
     async def _follow_references(self, group: asyncio.TaskGroup) -> None:
