@@ -25,10 +25,11 @@ import uvicorn
 import uvloop
 from starlette.applications import Starlette
 
-from startpunkt.config import Settings
+from startpunkt.config import ServerLimits, Settings
 from startpunkt.events import Hub
 from startpunkt.model import Application, ObjectRef, Outcome
 from startpunkt.store import Store
+from startpunkt.web import serving
 from startpunkt.web.context import WebContext
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,9 +86,11 @@ def build_context(apps: int, settings: Settings | None = None) -> WebContext:
     return WebContext(settings=settings, store=store, hub=hub, version="bench")
 
 
-async def serve(app: Starlette) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
-    config = uvicorn.Config(
+async def serve(app: Starlette, hub: Hub) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    """The project's own server (uvicorn, httptools, its limits), as `startpunkt serve` runs it."""
+    config = serving.config(
         app,
+        ServerLimits(),
         host="127.0.0.1",
         port=0,
         log_level="warning",
@@ -95,9 +98,8 @@ async def serve(app: Starlette) -> tuple[uvicorn.Server, asyncio.Task[None], int
         lifespan="off",
         backlog=8192,
         timeout_graceful_shutdown=3,
-        http="httptools",
     )
-    server = uvicorn.Server(config)
+    server = serving.Server(config, hub)
     task = asyncio.create_task(server.serve(), name="uvicorn")
     await until(lambda: server.started or task.done(), 20)
     if task.done():

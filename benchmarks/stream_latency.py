@@ -11,7 +11,8 @@ carrying it is read. Both processes share the machine's monotonic clock.
 
 - baseline: a bare asyncio server writing the same pre-encoded frame to every socket (the cost
   of the kernel and the event loop alone);
-- startpunkt: Store.apply -> Hub -> per-client Subscription -> sse-starlette -> uvicorn.
+- startpunkt: Store.apply -> Hub (one chunk per loop iteration) -> each connection's transport
+  (or its backlog and writer, when it cannot take the bytes at once), on the project's server.
 
 Prints numbers, asserts nothing.
 """
@@ -45,7 +46,6 @@ from benchmarks._web import (
 )
 from startpunkt.events import encode
 from startpunkt.web.app import create_app
-from startpunkt.web.stream import frame
 
 
 async def clients_ready(port: int, args: argparse.Namespace) -> asyncio.subprocess.Process:
@@ -74,7 +74,7 @@ async def result_of(proc: asyncio.subprocess.Process) -> dict[str, Any]:
 
 async def run_startpunkt(args: argparse.Namespace) -> dict[str, Any]:
     ctx = build_context(args.apps)
-    server, task, port = await serve(create_app(ctx))
+    server, task, port = await serve(create_app(ctx), ctx.hub)
     try:
         proc = await clients_ready(port, args)
         await until(lambda: ctx.hub.clients >= args.clients, 60)
@@ -89,7 +89,7 @@ async def run_startpunkt(args: argparse.Namespace) -> dict[str, Any]:
 
 async def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
     store = build_store(args.apps)  # no hub: one encoding per event, as the hub does
-    fanout = RawFanout(b"event: HEARTBEAT\r\ndata: {}\r\n\r\n")
+    fanout = RawFanout(b"data: {}\n\n")
     server = await asyncio.start_server(fanout.handle, "127.0.0.1", 0, backlog=8192)
     port = server.sockets[0].getsockname()[1]
     try:
@@ -99,7 +99,7 @@ async def run_baseline(args: argparse.Namespace) -> dict[str, Any]:
             obj = app_object(k, info=f"t={time.monotonic_ns()}")
             changes = store.apply("startpunkt", "MODIFIED", obj)
             for change in changes:
-                fanout.broadcast(frame(encode(change)))
+                fanout.broadcast(encode(change).message)
             await asyncio.sleep(args.interval)
         return await result_of(proc)
     finally:
@@ -120,6 +120,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--writes", type=int, default=100)
     parser.add_argument("--interval", type=float, default=0.05)
+    parser.add_argument("--runs", type=int, default=3, help="rounds of both variants, interleaved")
     parser.add_argument("--variant", choices=["baseline", "startpunkt"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
@@ -131,23 +132,28 @@ def main() -> None:
     )
     print("server (uvicorn, uvloop, httptools) on CPU 0, clients (raw asyncio) on CPU 1")
     print(f"{'':34}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}   delivered")
-    for variant, label in (
-        ("baseline", "bare asyncio fan-out (baseline)"),
-        ("startpunkt", "startpunkt SSE"),
-    ):
-        started = time.monotonic()
-        out = subprocess.run(
-            [sys.executable, __file__, *sys.argv[1:], "--variant", variant],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        ).stdout
-        r = json.loads(out.strip().splitlines()[-1])
-        print(
-            f"{label:34}{r['p50']:9.1f}{r['p90']:9.1f}{r['p99']:9.1f}{r['max']:9.1f}"
-            f"   {r['delivered']}/{r['expected']}  ({time.monotonic() - started:.0f} s)"
-        )
+    child_args = [f"--apps={args.apps}", f"--clients={args.clients}"]
+    child_args += [f"--writes={args.writes}", f"--interval={args.interval}"]
+    for run in range(1, args.runs + 1):
+        for variant, label in (
+            ("baseline", "bare asyncio fan-out (baseline)"),
+            ("startpunkt", "startpunkt SSE"),
+        ):
+            started = time.monotonic()
+            out = subprocess.run(
+                [sys.executable, __file__, *child_args, "--variant", variant],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            ).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            took = time.monotonic() - started
+            print(
+                f"{label:34}{r['p50']:9.1f}{r['p90']:9.1f}{r['p99']:9.1f}{r['max']:9.1f}"
+                f"   {r['delivered']}/{r['expected']}  (run {run}, {took:.0f} s)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

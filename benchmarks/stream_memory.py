@@ -8,7 +8,7 @@ keeps draining them. RSS (VmRSS) is read after a `gc.collect()` once the server 
 every stream; then one change is broadcast to all of them and RSS is read again.
 
 - baseline: a bare asyncio server holding the same sockets (the kernel and event loop alone);
-- startpunkt: the full app (uvicorn, sse-starlette, Hub subscriptions).
+- startpunkt: the full app on the project's server (uvicorn, Hub subscriptions, stream writers).
 
 Prints numbers, asserts nothing.
 """
@@ -89,7 +89,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     if args.variant == "startpunkt":
         ctx = build_context(args.apps)
-        server, task, port = await serve(create_app(ctx))
+        server, task, port = await serve(create_app(ctx), ctx.hub)
 
         def count() -> int:
             return ctx.hub.clients
@@ -97,16 +97,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         def broadcast() -> None:
             ctx.store.apply("startpunkt", "MODIFIED", app_object(1, info="changed"))
     else:
-        fanout = RawFanout(b"event: HEARTBEAT\r\ndata: {}\r\n\r\n")
+        fanout = RawFanout(b"data: {}\n\n")
         raw = await asyncio.start_server(fanout.handle, "127.0.0.1", 0, backlog=8192)
         port = raw.sockets[0].getsockname()[1]
-        frame = b"event: APPLICATION_UPDATED\r\ndata: " + json.dumps(app_object(1)).encode()
+        frame = b"data: " + json.dumps(app_object(1)).encode()
 
         def count() -> int:
             return len(fanout.writers)
 
         def broadcast() -> None:
-            fanout.broadcast(frame + b"\r\n\r\n")
+            fanout.broadcast(frame + b"\n\n")
 
     def reached(wanted: int) -> bool:
         return count() >= wanted
@@ -136,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--apps", type=int, default=5000)
     parser.add_argument("--steps", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--runs", type=int, default=3, help="rounds of both variants, interleaved")
     parser.add_argument("--variant", choices=["baseline", "startpunkt"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.variant:
@@ -145,27 +146,31 @@ def main() -> None:
     print(f"stream memory: server RSS (MiB) with N open, idle SSE streams; {args.apps} apps")
     header = "".join(f"{'N=' + str(n):>10}" for n in [0, *args.steps])
     print(f"{'':34}{header}{'+1 event':>10}   KiB/stream")
-    for variant, label in (
-        ("baseline", "bare asyncio sockets (baseline)"),
-        ("startpunkt", "startpunkt SSE"),
-    ):
-        started = time.monotonic()
-        out = subprocess.run(
-            [sys.executable, __file__, *sys.argv[1:], "--variant", variant],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        ).stdout
-        rows = json.loads(out.strip().splitlines()[-1])
-        cells = "".join(f"{rows[str(n)]['rss']:10.1f}" for n in [0, *args.steps])
-        last = args.steps[-1]
-        per = (rows[str(last)]["rss"] - rows["0"]["rss"]) * 1024 / last
-        opening = sum(rows[str(n)]["open_s"] for n in args.steps)
-        print(
-            f"{label:34}{cells}{rows['after_broadcast']['rss']:10.1f}   {per:7.1f}"
-            f"   (opened {last} in {opening:.1f} s; run {time.monotonic() - started:.0f} s)"
-        )
+    child_args = [f"--apps={args.apps}", "--steps", *map(str, args.steps)]
+    for round_ in range(1, args.runs + 1):
+        for variant, label in (
+            ("baseline", "bare asyncio sockets (baseline)"),
+            ("startpunkt", "startpunkt SSE"),
+        ):
+            started = time.monotonic()
+            out = subprocess.run(
+                [sys.executable, __file__, *child_args, "--variant", variant],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            ).stdout
+            rows = json.loads(out.strip().splitlines()[-1])
+            cells = "".join(f"{rows[str(n)]['rss']:10.1f}" for n in [0, *args.steps])
+            last = args.steps[-1]
+            per = (rows[str(last)]["rss"] - rows["0"]["rss"]) * 1024 / last
+            opening = sum(rows[str(n)]["open_s"] for n in args.steps)
+            took = time.monotonic() - started
+            print(
+                f"{label:34}{cells}{rows['after_broadcast']['rss']:10.1f}   {per:7.1f}"
+                f"   (opened {last} in {opening:.1f} s; run {round_}, {took:.0f} s)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

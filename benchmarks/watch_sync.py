@@ -22,8 +22,9 @@ from pathlib import Path
 import httpx
 
 from startpunkt.config import Settings
-from startpunkt.kube.api import Api, Discovery
+from startpunkt.kube.api import Api
 from startpunkt.kube.connection import Connection
+from startpunkt.kube.discovery import Discovery
 from startpunkt.kube.reflector import Reflector
 from startpunkt.runtime import build_store
 from startpunkt.sources import source_named

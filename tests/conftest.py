@@ -2,11 +2,9 @@ from __future__ import annotations
 
 import re
 import secrets
-import signal
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
-import uvicorn
 
 from tests.kubecluster import KubeCluster, MissingBinaryError
 
@@ -126,15 +124,3 @@ def crd_cluster(kube_cluster: KubeCluster) -> KubeCluster:
 
     install_crds(kube_cluster)
     return kube_cluster
-
-
-@pytest.fixture(autouse=True)
-def _no_stale_uvicorn_signal_handler() -> None:
-    """sse-starlette ends every stream in the process while the SIGTERM handler belongs to a
-    uvicorn Server with `should_exit` set. A server run in the main thread by one test may leave
-    its handler installed; servers that later tests run in a thread install none, so a leftover
-    would silently end their streams. Reset it to the default."""
-    handler = signal.getsignal(signal.SIGTERM)
-    owner = getattr(handler, "__self__", None)
-    if isinstance(owner, uvicorn.Server) and owner.should_exit:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)

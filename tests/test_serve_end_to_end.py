@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -166,13 +167,14 @@ def test_watch_health_is_exposed_as_json_and_prometheus_metrics(
 
 
 def stream_events(base: str, headers: dict[str, str], count: int) -> list[tuple[str, str]]:
-    """The first `count` (event, id) pairs of a stream; heartbeats have no id."""
+    """The first `count` (type, id) pairs of a stream; heartbeats have no id. Messages are plain
+    `data:` envelopes, named by their `type`."""
     seen: list[tuple[str, str]] = []
     with httpx.stream("GET", base + "/api/updates/stream", headers=headers, timeout=20) as r:
         event, id_ = "", ""
         for line in r.iter_lines():
-            if line.startswith("event:"):
-                event = line.removeprefix("event:").strip()
+            if line.startswith("data:"):
+                event = json.loads(line.removeprefix("data:"))["type"]
             elif line.startswith("id:"):
                 id_ = line.removeprefix("id:").strip()
             elif line == "" and event:

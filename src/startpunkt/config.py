@@ -243,6 +243,16 @@ class Realtime(Section):
     event_debounce_ms: int = Field(default=0, ge=0)  # the original's; accepted and ignored
 
 
+class ServerLimits(Section):
+    """Connection limits of the HTTP server, read at start (a reload does not change them)."""
+
+    header_timeout: PositiveDuration = 10.0  # until the request headers are complete
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    keep_alive_timeout: PositiveDuration = 5.0  # an idle connection between requests
+    # further capped by the open-files limit, keeping some for watches and probes
+    max_connections: int = Field(default=11000, ge=1)
+
+
 class LegacyWebsocket(Section):
     """The original's `websocket.*` keys, accepted so an existing file loads unchanged."""
 
@@ -465,6 +475,7 @@ class Settings(Section):
     realtime: Realtime = Realtime()
     status: StatusSection = StatusSection()
     leader_election: LeaderElection = LeaderElection()
+    server: ServerLimits = ServerLimits()
     websocket: LegacyWebsocket | None = None
     web: Web = Web()
     manifests: ManifestsLimits = ManifestsLimits()

@@ -6,6 +6,12 @@ item it missed, never stale intermediate ones, and one that falls too far behind
 resync instead of holding memory. Nothing here ever waits on a client, so a stalled browser
 cannot delay anyone else.
 
+Each event is encoded once into the bytes that go on the wire: the JSON envelope (a WebSocket
+text frame's payload), and the same as one Server-Sent Events message in one HTTP/1.1 chunk.
+A subscription with a `sink` hands those bytes straight to its connection while it has no
+backlog, so the common case costs one write per client and no task switch; only a client that
+cannot take them at once gets a backlog, drained by its own writer.
+
 A stream filtered on tags sees an app whose tags changed as a removal or an addition when the
 change moves the app out of or into its filter (`Retag`), so its page never keeps a stale card.
 """
@@ -13,11 +19,12 @@ change moves the app out of or into its filter (`Retag`), so its page never keep
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from startpunkt.model import Application, Bookmark
@@ -54,6 +61,20 @@ class Retag:
     appeared: Event
 
 
+def sse_message(data: str, id_: int | None = None, retry_ms: int | None = None) -> bytes:
+    """One Server-Sent Events message: a plain `data:` line (read by `onmessage`), with `id:`
+    for resuming. `data` is one line of JSON (json.dumps escapes newlines)."""
+    head = b"" if retry_ms is None else b"retry: %d\n" % retry_ms
+    if id_ is not None:
+        head += b"id: %d\n" % id_
+    return head + b"data: " + data.encode() + b"\n\n"
+
+
+def http_chunk(payload: bytes) -> bytes:
+    """`payload` as one chunk of a chunked HTTP/1.1 body."""
+    return b"%x\r\n%b\r\n" % (len(payload), payload)
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     id: int | None
@@ -62,6 +83,23 @@ class Event:
     key: str = ""
     tags: tuple[str, ...] | None = None  # an app's tags, for per-stream tag filters
     retag: Retag | None = None
+    chunk: bytes = b""  # the SSE message as one HTTP chunk, built once for every stream
+
+    @property
+    def message(self) -> bytes:
+        """The SSE message alone (for a writer that frames chunks itself)."""
+        return self.chunk[self.chunk.index(b"\r\n") + 2 : -2]
+
+    @staticmethod
+    def wire(
+        type_: str,
+        data: str,
+        *,
+        id_: int | None = None,
+        key: str = "",
+        tags: tuple[str, ...] | None = None,
+    ) -> Event:
+        return Event(id_, type_, data, key, tags, None, http_chunk(sse_message(data, id_)))
 
     @staticmethod
     def build(
@@ -74,7 +112,8 @@ class Event:
         timestamp: float | None = None,
     ) -> Event:
         envelope = {"type": type_, "timestamp": iso(timestamp or time.time()), "data": data}
-        return Event(id_, type_, json.dumps(envelope, separators=(",", ":")), key, tags)
+        encoded = json.dumps(envelope, separators=(",", ":"))
+        return Event.wire(type_, encoded, id_=id_, key=key, tags=tags)
 
 
 def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Event:
@@ -126,33 +165,110 @@ def _merge(older: Event, newer: Event) -> Event:
         return newer
     envelope = json.loads(newer.data)
     envelope["type"] = older.type
-    return replace(newer, type=older.type, data=json.dumps(envelope, separators=(",", ":")))
+    data = json.dumps(envelope, separators=(",", ":"))
+    merged = Event.wire(older.type, data, id_=newer.id, key=newer.key, tags=newer.tags)
+    return replace(merged, retag=newer.retag)
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _coalesce(into: OrderedDict[str, Event], event: Event) -> None:
+    """Adds `event` to a batch keyed by item: a later event for the same item replaces the
+    earlier one (merged so it leaves the same end state) and moves to the end."""
+    key = event.key or f"#{event.id}"
+    older = into.pop(key, None)
+    into[key] = _merge(older, event) if older else event
+
+
+class Batch:
+    """The events of one loop iteration, coalesced per item, with their wire bytes built once
+    (lazily: only if some stream takes them whole)."""
+
+    __slots__ = ("_chunk", "events")
+
+    def __init__(self, events: list[Event]) -> None:
+        self.events = events
+        self._chunk: bytes | None = None
+
+    @property
+    def chunk(self) -> bytes:
+        if self._chunk is None:
+            self._chunk = http_chunk(b"".join(e.message for e in self.events))
+        return self._chunk
+
+
+# A connection's direct writer: takes an HTTP chunk now and returns True, or returns False when
+# the connection cannot take more at once (the events then wait in the backlog).
+Sink = Callable[[bytes], bool]
 
 
 class Subscription:
+    __slots__ = (
+        "_busy",
+        "_hub",
+        "_limit",
+        "_pending",
+        "_tags",
+        "_waiter",
+        "closed",
+        "on_close",
+        "overflowed",
+        "sink",
+        "written",
+    )
+
     def __init__(self, hub: Hub, tags: frozenset[str] | None, limit: int) -> None:
         self._hub = hub
         self._tags = tags
         self._limit = limit
-        self._pending: OrderedDict[str, Event] = OrderedDict()
-        self._wake = asyncio.Event()
+        # the backlog, made when first needed: most streams never have one
+        self._pending: OrderedDict[str, Event] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._busy = False  # the writer holds a batch: later events must queue behind it
+        self.sink: Sink | None = None
+        self.on_close: Callable[[], None] | None = None
+        self.written = 0  # batches the sink took
         self.overflowed = False
         self.closed = False
 
     def offer(self, event: Event) -> None:
+        self.offer_batch(Batch([event]))
+
+    def offer_batch(self, batch: Batch) -> None:
         if self.closed or self.overflowed:
             return
-        seen = self._filter(event)
-        if seen is None:
+        events = batch.events
+        if self._tags is not None:
+            seen = [s for e in events if (s := self._filter(e)) is not None]
+            if not seen:
+                return
+            changed = len(seen) != len(events) or any(
+                a is not b for a, b in zip(seen, events, strict=True)
+            )
+            if changed:
+                events, batch = seen, Batch(seen)
+        sink = self.sink
+        idle = not self._pending and not self._busy and len(events) <= self._limit
+        if idle and sink is not None and sink(batch.chunk):
+            self.written += 1
             return
-        key = seen.key or f"#{seen.id}"
-        older = self._pending.pop(key, None)
-        self._pending[key] = _merge(older, seen) if older else seen
-        if len(self._pending) > self._limit:
+        pending = self._pending
+        if pending is None:
+            pending = self._pending = OrderedDict()
+        for event in events:
+            _coalesce(pending, event)
+        if len(pending) > self._limit:
             # too far behind to be worth catching up item by item: drop the backlog
-            self._pending.clear()
+            self._pending = None
             self.overflowed = True
-        self._wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None:
+            _release(self._waiter)
 
     def _filter(self, event: Event) -> Event | None:
         """The event as this stream's tag filter sees it, or None if it is not for it."""
@@ -166,23 +282,34 @@ class Subscription:
         return event.retag.appeared if now else event.retag.gone
 
     async def next(self, idle: float) -> list[Event]:
-        """The pending events (none if nothing arrived within `idle` seconds), oldest first."""
+        """The pending events (none if nothing was queued within `idle` seconds), oldest first.
+
+        Until the writer asks again, later events queue behind the batch it holds; when it asks
+        and nothing is pending, the sink takes events directly again.
+        """
         if not self._pending and not self.overflowed and not self.closed:
+            self._busy = False
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(idle, _release, waiter)
             try:
-                async with asyncio.timeout(idle):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-        self._wake.clear()
-        batch = list(self._pending.values())
-        self._pending.clear()
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        batch = list(self._pending.values()) if self._pending else []
+        self._pending = None
+        self._busy = bool(batch)
         return batch
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._wake.set()
+            self.sink = None
+            self._wake()
             self._hub.discard(self)
+            if self.on_close is not None:
+                self.on_close()
 
 
 class Hub:
@@ -197,6 +324,10 @@ class Hub:
         self._subscribers: set[Subscription] = set()
         self._tags = self._current_tags()  # app key -> tags, to notice retagging
         self._closed = False
+        # this loop iteration's events, coalesced per item and sent as one batch when it ends
+        self._tick: OrderedDict[str, Event] = OrderedDict()
+        self._flush_scheduled = False
+        self._synced = False
         self.broadcasts = 0
         store.subscribe(self._on_notice)
 
@@ -215,6 +346,7 @@ class Hub:
 
         After `close()` the stream is born closed, so a request racing shutdown ends at once.
         """
+        self._flush()  # what this iteration changed is in the ring: send it to the others first
         sub = Subscription(self, tags, self._client_queue)
         if self._closed:
             sub.closed = True
@@ -236,6 +368,7 @@ class Hub:
 
     def close(self) -> None:
         """Ends every stream (shutdown); later connections end at once."""
+        self._flush()
         self._closed = True
         for sub in list(self._subscribers):
             sub.close()
@@ -245,8 +378,30 @@ class Hub:
 
     def publish(self, event: Event) -> None:
         """An event that is not a store change (CONFIG_CHANGED)."""
+        self._flush()
+        self._send(Batch([event]))
+
+    def _send(self, batch: Batch) -> None:
         for sub in list(self._subscribers):
-            sub.offer(event)
+            sub.offer_batch(batch)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._tick:
+            batch = Batch(list(self._tick.values()))
+            self._tick.clear()
+            self._send(batch)
+
+    def _schedule_flush(self) -> None:
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous caller): send at once
+            self._flush()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self._flush)
 
     def _current_tags(self) -> dict[str, tuple[str, ...]]:
         return {app.key: app.tags for app in self._store.snapshot().applications}
@@ -260,20 +415,24 @@ class Hub:
 
     def _on_notice(self, notice: Notice) -> None:
         if isinstance(notice, Resync):
+            if not self._synced:
+                # the first sync's objects live long: spare the collector's full passes them
+                # (each would stall every open stream for tens of milliseconds)
+                self._synced = True
+                gc.freeze()
+            self._tick.clear()  # superseded: everyone resyncs
             self._ring.clear()
             self._floor = notice.revision
             self._tags = self._current_tags()
-            event = self.resync_event()
-            for sub in list(self._subscribers):
-                sub.offer(event)
+            self._send(Batch([self.resync_event()]))
             return
         for change in notice:
             event = encode(change, self._retrack(change))
             self._ring.append(event)
-            for sub in list(self._subscribers):
-                sub.offer(event)
+            _coalesce(self._tick, event)
             self.broadcasts += 1
             log.info("Broadcasted event: %s", event.type)  # the guide's wording
+        self._schedule_flush()
 
     def _retrack(self, change: Change) -> tuple[str, ...] | None:
         """Records an app's current tags; returns its tags before this change, if known."""

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import socket
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from startpunkt import __version__
@@ -43,6 +40,7 @@ from startpunkt.sources import ENDPOINTSLICE_SOURCE, SOURCES, map_object
 from startpunkt.sources import remote as remote_source
 from startpunkt.sources.base import MappingContext
 from startpunkt.store import KubeObject, Store, split_source
+from startpunkt.web import serving
 from startpunkt.web.app import create_app
 from startpunkt.web.context import WebContext
 
@@ -65,24 +63,6 @@ class Options:
 
 class _Stopped(Exception):
     """The HTTP server has finished: time for everything else to stop too."""
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, plus closing every event stream as soon as shutdown begins."""
-
-    def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
-        super().__init__(config)
-        self._hub = hub
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        # Not uvicorn's own handler: it re-raises the signal after shutting down, which would
-        # kill the process before the watchers are stopped and the exit status is 0.
-        if self.should_exit and sig == signal.SIGINT:
-            self.force_exit = True
-            return
-        log.info("Shutting down")
-        self._hub.close()
-        self.should_exit = True
 
 
 class SourceMapper:
@@ -316,14 +296,15 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
     if follower := _follower(options, ctx, app):
         tasks.append(("configuration follower", forever(follower.run())))
 
-    config = uvicorn.Config(
+    config = serving.config(
         app,
+        settings.server,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="off",
     )
-    server = _Server(config, hub)
+    server = serving.Server(config, hub)
     host, port = sock.getsockname()[:2]
     try:
         async with asyncio.TaskGroup() as group:
@@ -381,7 +362,7 @@ def _display(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
 
 
-async def _serve(server: _Server, sock: socket.socket, watchers: Watchers | None) -> None:
+async def _serve(server: serving.Server, sock: socket.socket, watchers: Watchers | None) -> None:
     await server.serve(sockets=[sock])
     if watchers is not None:
         watchers.stopping()

@@ -34,6 +34,7 @@ from startpunkt.model import (
     State,
 )
 from startpunkt.store import ProbeTarget, Store, probe_target
+from startpunkt.web import serving
 from startpunkt.web.context import WebContext
 
 T = TypeVar("T")
@@ -404,14 +405,14 @@ def serve(ctx: WebContext, app: Starlette | None = None) -> Iterator[LiveServer]
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
+    config = serving.config(
         app or create_app(ctx),
+        ctx.settings.server,
         log_level="warning",
         lifespan="off",
-        ws="none",
         timeout_graceful_shutdown=2,
     )
-    server = uvicorn.Server(config)
+    server = serving.Server(config, ctx.hub)
     ready = threading.Event()
     box: dict[str, asyncio.AbstractEventLoop] = {}
 

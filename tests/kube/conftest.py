@@ -91,7 +91,7 @@ async def run_reflector() -> AsyncIterator[Callable[..., Reflector]]:
         namespace: str | None = None,
         reflector: Reflector | None = None,
     ) -> Reflector:
-        from startpunkt.kube.api import Discovery  # noqa: PLC0415
+        from startpunkt.kube.discovery import Discovery  # noqa: PLC0415
 
         if reflector is None:
             found = source_named(source)

@@ -77,7 +77,7 @@ async def test_deeply_nested_objects_are_listed_and_watched_cut_to_the_depth_lim
     settings = settings_for()
     store = store_for(settings)
     api = api_factory(connection(crd_cluster))
-    from startpunkt.kube.api import Discovery  # noqa: PLC0415
+    from startpunkt.kube.discovery import Discovery  # noqa: PLC0415
 
     reflector = Reflector(
         api, Discovery(api, ttl=0.2), store, "nests", (KIND,), kube_namespace, settings.watch

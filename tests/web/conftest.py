@@ -1,9 +1,9 @@
 """The real app on a real loopback port, inside the test's event loop, fed through its Store.
 
-`make_site(...)` builds Store -> Hub -> WebContext -> create_app and runs uvicorn as a task, so a
-test writes to the store synchronously and reads what a browser would read over HTTP. The
-store gets simple dict objects (the shape of the custom resources) through `mapper`, so these
-tests exercise the web layer alone.
+`make_site(...)` builds Store -> Hub -> WebContext -> create_app and runs the project's server
+(`startpunkt.web.serving`: uvicorn with its limits) as a task, so a test writes to the store
+synchronously and reads what a browser would read over HTTP. The store gets simple dict objects
+(the shape of the custom resources) through `mapper`, so these tests exercise the web layer alone.
 
 `Site.stream()` opens `/api/updates/stream` with httpx and parses the SSE wire format itself; a
 background task moves events into a queue, so waiting for one with a deadline never breaks the
@@ -21,12 +21,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from startpunkt.config import Settings
 from startpunkt.events import Hub
 from startpunkt.model import Application, Bookmark, ObjectRef, Outcome
 from startpunkt.store import Change, Store
+from startpunkt.web import serving
 from startpunkt.web.app import create_app
 from startpunkt.web.context import WebContext
 from tests.waiting import eventually
@@ -104,8 +104,9 @@ async def parse_events(lines: AsyncIterator[str]) -> AsyncIterator[SSE]:
         if line == "":
             if data:
                 retry = fields.get("retry")
+                # messages are plain `data:` (no `event:`): the envelope's type names them
                 yield SSE(
-                    fields.get("event", "message"),
+                    fields.get("event") or json.loads("\n".join(data))["type"],
                     "\n".join(data),
                     fields.get("id"),
                     int(retry) if retry else None,
@@ -129,6 +130,7 @@ class EventReader:
         self.response = response
         self._queue: asyncio.Queue[SSE | None] = asyncio.Queue()
         self.ended = asyncio.Event()
+        self.complete = False  # the response ended properly, not with a broken connection
         self.received: list[SSE] = []
         self._task = asyncio.create_task(self._pump(), name="sse-reader")
 
@@ -137,6 +139,7 @@ class EventReader:
             async for event in parse_events(self.response.aiter_lines()):
                 self.received.append(event)
                 self._queue.put_nowait(event)
+            self.complete = True
         except (httpx.RemoteProtocolError, httpx.ReadError):
             pass  # the server cut the connection: that is an end too
         finally:
@@ -192,7 +195,7 @@ class EventReader:
 class Site:
     url: str
     ctx: WebContext
-    server: uvicorn.Server
+    server: serving.Server
     task: asyncio.Task[None]
     client: httpx.AsyncClient
     sources: dict[str, Any] = field(default_factory=dict)
@@ -251,7 +254,7 @@ MakeSite = Callable[..., Awaitable[Site]]
 async def make_site() -> AsyncIterator[MakeSite]:
     sites: list[Site] = []
 
-    async def make(settings: Settings | None = None, **context: Any) -> Site:
+    async def make(settings: Settings | None = None, graceful: int = 5, **context: Any) -> Site:
         settings = settings or Settings()
         store = Store(mapper)
         realtime = settings.realtime
@@ -270,15 +273,16 @@ async def make_site() -> AsyncIterator[MakeSite]:
             version="1.2.3",
             **context,
         )
-        config = uvicorn.Config(
+        config = serving.config(
             create_app(ctx),
+            settings.server,
             host="127.0.0.1",
             port=0,
             log_level="warning",
             lifespan="off",
-            timeout_graceful_shutdown=5,
+            timeout_graceful_shutdown=graceful,
         )
-        server = uvicorn.Server(config)
+        server = serving.Server(config, hub)
         task = asyncio.create_task(server.serve(), name="uvicorn")
         await eventually(lambda: server.started or task.done(), 10, what="uvicorn to start")
         assert server.started, task

@@ -41,7 +41,7 @@ async def test_config_has_the_original_keys(make_site: MakeSite) -> None:
                 "searchEngine": "https://duckduckgo.com/?q=",
             },
             "realtime": {"enabled": True, "heartbeatInterval": 15000},
-            "websocket": {"enabled": False},
+            "websocket": {"enabled": True},
         }
     }
 
@@ -107,7 +107,7 @@ async def test_the_default_bundle_follows_accept_language_then_default_language(
     assert preferred.headers["content-language"] == "en-US"
     assert preferred.json() == bundle("en-US")
     assert nothing.headers["content-language"] == "sv-SE"
-    assert nothing.headers["vary"] == "Accept-Language"
+    assert "Accept-Language" in nothing.headers["vary"]
 
 
 @pytest.mark.parametrize(

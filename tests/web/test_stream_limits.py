@@ -68,3 +68,10 @@ async def test_without_watching_idle_streams_refresh_the_store(make_site: MakeSi
         found = await events.next_change()
 
     assert (found.event, found.payload["name"]) == ("APPLICATION_ADDED", "Found")
+
+
+async def test_an_open_stream_forbids_content_sniffing(site: Site) -> None:
+    async with site.stream() as events:
+        await events.next()
+
+    assert events.response.headers.get_list("x-content-type-options") == ["nosniff"]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import signal
 
-from tests.web.conftest import Site
+from tests.web.conftest import MakeSite, Site
 
 
 async def test_hub_close_ends_every_open_stream(site: Site) -> None:
@@ -27,15 +27,19 @@ async def test_a_stream_opened_after_hub_close_ends_at_once(site: Site) -> None:
     assert [e.event for e in events.received] == ["HEARTBEAT"]
 
 
-async def test_uvicorn_exits_within_seconds_with_streams_open(site: Site) -> None:
+async def test_the_servers_exit_handler_ends_open_streams_cleanly(make_site: MakeSite) -> None:
+    # a graceful period far beyond the deadline: only the exit handler's own path can pass
+    site = await make_site(graceful=600)
     async with site.stream() as one, site.stream() as two:
         await site.stream_ready(2)
-        started = time.monotonic()
-        site.server.should_exit = True
-        async with asyncio.timeout(4):
+        site.server.handle_exit(signal.SIGTERM, None)
+        async with asyncio.timeout(20):
             await site.task
-        elapsed = time.monotonic() - started
         await one.wait_ended(timeout=1)
         await two.wait_ended(timeout=1)
 
-    assert elapsed < 3  # well under timeout_graceful_shutdown (5 s): the streams ended
+    # each response was complete (its final chunk arrived), not cut off
+    assert [e.event for e in one.received] == ["HEARTBEAT"]
+    assert one.complete
+    assert two.complete
+    assert site.hub.clients == 0

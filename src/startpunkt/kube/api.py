@@ -1,4 +1,4 @@
-"""A small asynchronous Kubernetes API client: JSON GETs, watch streams and API discovery.
+"""A small asynchronous Kubernetes API client: JSON GETs, merge patches and watch streams.
 
 Startpunkt mostly reads; it writes only its own objects' `.status`, its Lease and the
 availability it publishes for other replicas. Errors keep the fields callers branch on (status,
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
@@ -196,61 +195,3 @@ def collection_path(kind: ResourceKind, namespace: str | None) -> str:
     if namespace and kind.namespaced:
         return f"{base}/namespaces/{namespace}/{kind.plural}"
     return f"{base}/{kind.plural}"
-
-
-class Discovery:
-    """Which versions and resources the API server serves; cached briefly.
-
-    Optional APIs (Istio, OpenShift, Gateway API) may be installed or removed at any time, so
-    answers expire and absent groups are asked again later.
-    """
-
-    def __init__(self, api: Api, ttl: float = 30.0) -> None:
-        self._api = api
-        self._ttl = ttl
-        self._cache: dict[str, tuple[float, list[JSONObject] | None]] = {}
-
-    def forget(self) -> None:
-        self._cache.clear()
-
-    async def _resources(self, group_version: str) -> list[JSONObject] | None:
-        cached = self._cache.get(group_version)
-        if cached and time.monotonic() - cached[0] < self._ttl:
-            return cached[1]
-        path = f"/apis/{group_version}" if "/" in group_version else f"/api/{group_version}"
-        try:
-            body = await self._api.get(path)
-            resources = [r for r in body.get("resources") or () if isinstance(r, dict)]
-        except ApiError as e:
-            if e.status not in (404, 503):
-                raise
-            resources = None  # not served (503: an aggregated API that is down)
-        self._cache[group_version] = (time.monotonic(), resources)
-        return resources
-
-    async def resolve(self, candidates: tuple[ResourceKind, ...]) -> ResourceKind | None:
-        """The first candidate the server serves (by group, version and plural), or None."""
-        for kind in candidates:
-            resources = await self._resources(kind.api_version)
-            if resources is None:
-                continue
-            for resource in resources:
-                if resource.get("name") == kind.plural:
-                    return kind
-        return None
-
-    async def find_kind(self, api_version: str, kind: str) -> ResourceKind | None:
-        """Kind -> resource by asking the server (no `kind + "s"` guessing)."""
-        resources = await self._resources(api_version)
-        for resource in resources or ():
-            if resource.get("kind") == kind and "/" not in str(resource.get("name", "")):
-                group, _, version = api_version.rpartition("/")
-                return ResourceKind(
-                    group=group,
-                    version=version,
-                    plural=str(resource["name"]),
-                    kind=kind,
-                    label=kind,
-                    namespaced=bool(resource.get("namespaced", True)),
-                )
-        return None

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from startpunkt.config import Settings
-from startpunkt.kube.api import Api, Discovery
+from startpunkt.kube.api import Api
+from startpunkt.kube.discovery import Discovery
 from startpunkt.kube.reflector import Reflector, ReflectorState
 from startpunkt.kube.watching import plans
 from startpunkt.store import Store

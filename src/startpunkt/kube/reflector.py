@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from startpunkt.config import Watch as WatchSettings
-from startpunkt.kube.api import TRANSIENT, Api, ApiError, Discovery, JSONObject, collection_path
+from startpunkt.kube.api import TRANSIENT, Api, ApiError, JSONObject, collection_path
+from startpunkt.kube.discovery import Discovery
 from startpunkt.model import ResourceKind
 from startpunkt.store import Store, qualified
 
@@ -154,7 +155,7 @@ class Reflector:
             try:
                 kind = await self._discover()
                 if kind is None:
-                    await asyncio.sleep(self._settings.absent_recheck)
+                    await self._discovery.next_check()  # one shared read for every absent API
                     continue
                 if self._version is None:
                     await self._list(kind)
@@ -206,7 +207,6 @@ class Reflector:
                     self._settings.absent_recheck,
                 )
             status.state = ReflectorState.ABSENT
-            self._discovery.forget()
             # an API that disappeared takes its objects with it
             self._store.replace(self.store_source, [], status.namespace)
             return None

@@ -12,7 +12,8 @@ from prometheus_client.registry import Collector
 
 from startpunkt.aio import forever
 from startpunkt.config import Settings
-from startpunkt.kube.api import Api, Discovery
+from startpunkt.kube.api import Api
+from startpunkt.kube.discovery import Discovery
 from startpunkt.kube.leading import LeaderElector, Role, Work, lease_config
 from startpunkt.kube.publishing import CONFIGMAP_KIND, CONFIGMAP_NAME, Follower, Publisher
 from startpunkt.kube.publishing import SOURCE as PUBLISHED_SOURCE

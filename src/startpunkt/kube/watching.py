@@ -11,7 +11,8 @@ from typing import Any
 
 from startpunkt.aio import forever
 from startpunkt.config import Settings
-from startpunkt.kube.api import Api, Discovery
+from startpunkt.kube.api import Api
+from startpunkt.kube.discovery import Discovery
 from startpunkt.kube.reflector import Reflector, ReflectorState
 from startpunkt.model import Reference, ResourceKind
 from startpunkt.sources import (

@@ -164,7 +164,7 @@ class Api:
 
     async def default_translation(self, request: Request) -> Response:
         response = self._bundle(request, None, request.headers.get("accept-language"))
-        response.headers["Vary"] = "Accept-Language"
+        response.headers.append("Vary", "Accept-Language")
         return response
 
     def _bundle(self, request: Request, language: str | None, accept: str | None) -> Response:
@@ -198,8 +198,8 @@ def config_document(ctx: WebContext) -> JSON:
                 "enabled": realtime.enabled,
                 "heartbeatInterval": round(realtime.heartbeat_interval * 1000),
             },
-            # the original's WebSocket channel does not exist here; EventSource replaces it
-            "websocket": {"enabled": False},
+            # the released v3.x pages then use /api/ws/updates instead of polling
+            "websocket": {"enabled": realtime.enabled},
         }
     }
 

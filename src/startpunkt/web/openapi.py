@@ -170,7 +170,10 @@ def schemas() -> dict[str, Schema]:
                     enabled=BOOL,
                     heartbeatInterval={**INT, "description": "milliseconds"},
                 ),
-                websocket=closed(["enabled"], enabled={"const": False}),
+                websocket=closed(
+                    ["enabled"],
+                    enabled={**BOOL, "description": "/api/ws/updates is served"},
+                ),
             ),
         ),
         "ThemeColors": colors,
@@ -422,8 +425,10 @@ def paths() -> dict[str, Schema]:
             "Live updates (Server-Sent Events)",
             {
                 "description": (
-                    "text/event-stream. `event:` is the type, `data:` a StreamEvent, `id:` "
-                    "the store revision (HEARTBEAT has none). First a HEARTBEAT, then changes. "
+                    "text/event-stream. Each message is a plain `data:` StreamEvent (switch on "
+                    "its `type`), `id:` the store revision (HEARTBEAT has none). First a "
+                    "HEARTBEAT, then changes. The same envelopes come over the WebSocket "
+                    "/api/ws/updates. "
                     "Resume with the Last-Event-ID header or ?lastEventId=; too old gives RESYNC."
                 ),
                 "content": {

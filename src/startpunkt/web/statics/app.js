@@ -666,18 +666,22 @@
       poll(true);
       window.setTimeout(connect, Math.min(30000, 1000 * 2 ** Math.min(retries, 5)));
     });
-    for (const [type, handle] of Object.entries(HANDLERS)) {
-      source.addEventListener(type, (event) => {
-        let envelope;
-        try {
-          envelope = JSON.parse(event.data);
-        } catch (e) {
-          return;
-        }
-        if (/^\d+$/.test(event.lastEventId || "")) revision = Number(event.lastEventId);
-        handle(envelope && typeof envelope === "object" ? envelope.data || {} : {});
-      });
-    }
+    // every message is a plain `data:` envelope {type, timestamp, data}: switch on its type
+    source.onmessage = (event) => {
+      let envelope;
+      try {
+        envelope = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      if (!envelope || typeof envelope !== "object") return;
+      const handle = Object.prototype.hasOwnProperty.call(HANDLERS, envelope.type)
+        ? HANDLERS[envelope.type]
+        : null;
+      if (!handle) return;
+      if (/^\d+$/.test(event.lastEventId || "")) revision = Number(event.lastEventId);
+      handle(envelope.data || {});
+    };
   }
 
   if (PAGE.realtime && typeof EventSource === "function") {
