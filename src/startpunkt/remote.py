@@ -207,7 +207,9 @@ class RemoteFollower:
                 self.resumes += 1
             self._clusters.report(self.status.key, ClusterState.SYNCED)
             self._attempt = 0
+            received = 0
             async for event in sse_events(response.aiter_bytes()):
+                received += 1
                 self._clusters.report(self.status.key, ClusterState.SYNCED)  # last contact
                 if event.type == "RESYNC":
                     raise _Resync
@@ -218,6 +220,10 @@ class RemoteFollower:
                         self._store.apply(self.source, action[0], obj)  # type: ignore[arg-type]
                 if event.id is not None:
                     self.resume = event.id
+        if not received:
+            # every stream starts with a heartbeat: one that ends at once is a failure, and
+            # must not be asked again in a hot loop
+            raise RemoteError("the event stream ended before its first event")
 
 
 def _items(document: Mapping[str, Any], member: str, kind: str) -> list[KubeObject]:

@@ -19,6 +19,7 @@ import base64
 import binascii
 import logging
 import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -258,6 +259,7 @@ class DirectCluster:
         if version:
             params["resourceVersion"] = version
         while True:
+            opened_at = time.monotonic()
             async for event in api.watch(collection, params, watch.inactivity_timeout):
                 kind, obj = event.get("type"), event.get("object")
                 if not isinstance(obj, dict):
@@ -273,6 +275,9 @@ class DirectCluster:
                     self._secret_seen(obj)
                 elif kind == "DELETED":
                     self._secret_seen(None)
+            if time.monotonic() - opened_at < 1.0:
+                # a server that ends every watch at once must not be asked again in a hot loop
+                await asyncio.sleep(watch.backoff.max)
 
 
 def direct_clusters(
