@@ -66,3 +66,14 @@ async def test_a_star_asks_for_every_app_whatever_the_root_shows(make_site: Make
         ("home", "Home"),
         ("lab", "Lab"),
     ]
+
+
+async def test_diagnostics_name_each_objects_cluster(site: Site) -> None:
+    with_clusters(site)
+
+    objects = (await site.get("/api/diagnostics")).json()["objects"]
+    assert sorted((o["cluster"], o["name"]) for o in objects) == [
+        ("home", "home"),
+        ("lab", "docs"),
+        ("lab", "lab"),
+    ]
