@@ -34,6 +34,7 @@ RESTART_SECTIONS = (
     "leader_election",
     "websocket",
     "manifests",
+    "clusters",
 )
 # sections whose `enabled` flag starts or stops a source (the rest of them applies live)
 SOURCE_SWITCHES = (
