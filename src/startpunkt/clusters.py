@@ -11,6 +11,7 @@ its items change through the usual events.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import time
@@ -23,6 +24,9 @@ from startpunkt.shapes import iso
 from startpunkt.store import CLUSTER_SEPARATOR
 
 log = logging.getLogger(__name__)
+
+# how long a cluster may be out of sync before its items are marked stale (the process's choice)
+STALE_AFTER = 2.0
 
 
 class ClusterState(enum.StrEnum):
@@ -60,8 +64,12 @@ class ClusterStatus:
 class Clusters:
     """Every configured cluster's status, and the stamp mapping puts on its items."""
 
-    def __init__(self, local_name: str = "local") -> None:
+    def __init__(self, local_name: str = "local", stale_after: float = 0.0) -> None:
         self.local_name = local_name
+        # a cluster out of sync for less than this is not marked stale yet: a watch that drops
+        # and resumes at once must not send every item of the cluster twice to every page
+        self.stale_after = stale_after
+        self._pending: dict[str, asyncio.TimerHandle] = {}
         self._by_key: dict[str, ClusterStatus] = {}
         # called with a cluster key when its items must be mapped again (stale marks)
         self.listeners: list[Callable[[str], object]] = []
@@ -89,6 +97,26 @@ class Clusters:
         status = self._by_key.get(key)
         if status is None:
             return
+        if state is not ClusterState.STALE and (pending := self._pending.pop(key, None)):
+            pending.cancel()
+        elif state is ClusterState.STALE and status.stale_since is None and self.stale_after:
+            if error is not None:
+                status.error = error
+            if key not in self._pending and status.synced_once:
+                loop = asyncio.get_running_loop()
+                self._pending[key] = loop.call_later(self.stale_after, self._confirm, key)
+            if status.synced_once:
+                return
+        self._apply(status, state, error)
+
+    def _confirm(self, key: str) -> None:
+        """Still out of sync after `stale_after`: now it is stale."""
+        self._pending.pop(key, None)
+        if (status := self._by_key.get(key)) is not None:
+            self._apply(status, ClusterState.STALE, status.error)
+
+    def _apply(self, status: ClusterStatus, state: ClusterState, error: str | None) -> None:
+        key = status.key
         now = time.time()
         if state is ClusterState.SYNCED:
             status.synced_once = True

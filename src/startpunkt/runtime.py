@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from startpunkt import __version__
 from startpunkt.aio import forever
 from startpunkt.checking import Checker
-from startpunkt.clusters import Clusters, ClusterState, ClusterStatus
+from startpunkt.clusters import STALE_AFTER, Clusters, ClusterState, ClusterStatus
 from startpunkt.config import Settings
 from startpunkt.events import Event, Hub
 from startpunkt.kube.api import Api
@@ -278,7 +278,7 @@ def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollo
 
 
 async def serve(settings: Settings, options: Options, sock: socket.socket) -> None:
-    clusters = Clusters(settings.clusters.local.name)
+    clusters = Clusters(settings.clusters.local.name, STALE_AFTER)
     store = build_store(settings, revision_base(), options.substitutions, clusters)
     realtime = settings.realtime
     hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)

@@ -10,6 +10,7 @@ from startpunkt.config import Settings
 from startpunkt.model import Reference
 from startpunkt.runtime import build_store
 from startpunkt.store import Store, qualified
+from tests.waiting import eventually
 
 APPS = "startpunkt-application"
 
@@ -88,3 +89,20 @@ def test_a_cluster_never_synced_is_not_stale_but_syncing() -> None:
     assert status is not None
     assert (status.state, status.stale_since) == (ClusterState.SYNCING, None)
     assert not clusters.ready()
+
+
+async def test_a_moment_out_of_sync_marks_nothing_a_longer_one_does() -> None:
+    clusters = Clusters("home", stale_after=0.2)
+    status = clusters.add(ClusterStatus("lab", "kubeconfig", ""))
+    remapped: list[str] = []
+    clusters.listeners.append(remapped.append)
+    clusters.report("lab", ClusterState.SYNCED)
+
+    clusters.report("lab", ClusterState.STALE, "ReadError")  # a watch dropped...
+    clusters.report("lab", ClusterState.SYNCED)  # ...and resumed at once
+    assert (status.stale_since, remapped) == (None, [])
+
+    clusters.report("lab", ClusterState.STALE, "ConnectError")
+    assert status.state is ClusterState.SYNCED  # not yet
+    await eventually(lambda: status.stale_since is not None, timeout=3)
+    assert (status.state, status.error, remapped) == (ClusterState.STALE, "ConnectError", ["lab"])
