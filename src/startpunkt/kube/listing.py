@@ -28,7 +28,16 @@ class Lister:
         discovery = Discovery(api, ttl=settings.watch.absent_recheck)
         self._ttl = settings.watch.cache_ttl
         self.reflectors = [
-            Reflector(api, discovery, store, p.source, p.kinds, p.namespace, settings.watch)
+            Reflector(
+                api,
+                discovery,
+                store,
+                p.source,
+                p.kinds,
+                p.namespace,
+                settings.watch,
+                cluster=("", settings.clusters.local.name),
+            )
             for p in plans(settings)
         ]
         self._lock = asyncio.Lock()
