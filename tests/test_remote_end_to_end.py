@@ -42,20 +42,21 @@ def test_a_followed_instance_reaches_the_followers_clients_and_resumes_without_l
     first = Served(
         ["--kubeconfig", str(kubeconfig), "--config", str(first_config)], tmp_path / "first.log"
     )
-    manifests = tmp_path / "manifests"
-    manifests.mkdir()
     with first, TcpProxy(first.port) as link:
         second_config = tmp_path / "second.yaml"
         second_config.write_text(
             "startpunkt:\n  availability: {enabled: false}\n"
             "  watch: {backoff: {initial: 100ms, max: 500ms}}\n"
             "  clusters:\n"
-            "    local: {name: central}\n"
+            "    local: {enabled: false}\n"
             f"    remote: [{{name: office, url: '{link.url}'}}]\n"
         )
-        args = ["--manifests", str(manifests), "--config", str(second_config)]
-        with Served(args, tmp_path / "second.log") as second:
+        # no cluster of its own, and no credentials for the first one's
+        no_cluster = {"KUBECONFIG": "", "HOME": str(tmp_path), "KUBERNETES_SERVICE_HOST": ""}
+        args = ["--config", str(second_config)]
+        with Served(args, tmp_path / "second.log", env=no_cluster) as second:
             wait_until(lambda: "Alpha" in apps(second.url), what="the followed instance's app")
+            wait_until(lambda: httpx.get(second.url + "/readyz").status_code == 200)
             assert apps(second.url)["Alpha"]["cluster"] == "office"
             with (
                 StreamReader(first.url + "/api/updates/stream") as at_first,
@@ -94,6 +95,7 @@ def test_a_followed_instance_reaches_the_followers_clients_and_resumes_without_l
             # resumed from where it stopped (after Bravo), not from a new snapshot
             assert resumed[0] >= bravo_id > 0
     assert "asked for a resync" not in second.log()
+    assert "No local cluster: showing the configured other clusters only" in second.log()
 
 
 def stream_requests(link: TcpProxy) -> list[int]:

@@ -173,7 +173,10 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
         ctx.sources_status = manifests.status_json
         return _Backend([("manifests poller", forever(manifests.run()))])
 
-    assert options.connection is not None
+    if options.connection is None:  # clusters.local.enabled: false, and no connection at all
+        ctx.ready = lambda: False  # ready once another cluster is (`_more_clusters`)
+        ctx.sources_status = lambda: {"watching": settings.watch.enabled, "sources": []}
+        return _Backend([])
     connection = options.connection
     log.info("Connecting to %s at %s", connection.description, connection.server)
     client = connection.client(httpx.Timeout(30.0, connect=10.0))
