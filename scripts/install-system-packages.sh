@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Debian packages the tests need: Go (to build kube-apiserver), etcd, Chromium, openssl.
+# Debian packages the tests need: Go (to build kube-apiserver), etcd, Chromium, openssl, Node
+# (`node --test` runs the page script's unit tests).
 set -euo pipefail
 packages=(golang-go etcd-server etcd-client rsync golang-github-modern-go-reflect2-dev
-          chromium openssl ca-certificates git make)
+          chromium openssl ca-certificates git make nodejs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

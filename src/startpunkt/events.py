@@ -14,6 +14,11 @@ cannot take them at once gets a backlog, drained by its own writer.
 
 A stream filtered on tags sees an app whose tags changed as a removal or an addition when the
 change moves the app out of or into its filter (`Retag`), so its page never keeps a stale card.
+
+A stream may see events through a `View`: another audience's encoding of the same change (the
+start page's server-rendered cards in one language). A view's version of an event is made once,
+the first time a stream of that audience takes it, and kept with the event, so a thousand pages
+in one language cost one rendering per change, and a batch's wire bytes are joined once per view.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from startpunkt.model import Application, Bookmark
 from startpunkt.shapes import application, bookmark, iso, item_key
@@ -84,6 +89,9 @@ class Event:
     tags: tuple[str, ...] | None = None  # an app's tags, for per-stream tag filters
     retag: Retag | None = None
     chunk: bytes = b""  # the SSE message as one HTTP chunk, built once for every stream
+    change: Change | None = None  # the store change encoded, for views to encode it their way
+    # each view's version of this event (View.name -> event), made when a stream first needs it
+    variants: dict[str, Event] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def message(self) -> bytes:
@@ -98,8 +106,10 @@ class Event:
         id_: int | None = None,
         key: str = "",
         tags: tuple[str, ...] | None = None,
+        change: Change | None = None,
     ) -> Event:
-        return Event(id_, type_, data, key, tags, None, http_chunk(sse_message(data, id_)))
+        chunk = http_chunk(sse_message(data, id_))
+        return Event(id_, type_, data, key, tags, None, chunk, change)
 
     @staticmethod
     def build(
@@ -110,10 +120,31 @@ class Event:
         key: str = "",
         tags: tuple[str, ...] | None = None,
         timestamp: float | None = None,
+        change: Change | None = None,
     ) -> Event:
         envelope = {"type": type_, "timestamp": iso(timestamp or time.time()), "data": data}
         encoded = json.dumps(envelope, separators=(",", ":"))
-        return Event.wire(type_, encoded, id_=id_, key=key, tags=tags)
+        return Event.wire(type_, encoded, id_=id_, key=key, tags=tags, change=change)
+
+
+class View:
+    """An audience's encoding of events (`render`: an event -> that audience's event), made at
+    most once per event: the result is kept in `Event.variants` under `name`. Events that encode
+    no store change (RESYNC, CONFIG_CHANGED) are the same for every audience."""
+
+    __slots__ = ("name", "render")
+
+    def __init__(self, name: str, render: Callable[[Event], Event]) -> None:
+        self.name = name
+        self.render = render
+
+    def __call__(self, event: Event) -> Event:
+        if event.change is None:
+            return event
+        seen = event.variants.get(self.name)
+        if seen is None:
+            seen = event.variants[self.name] = self.render(event)
+        return seen
 
 
 def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Event:
@@ -128,7 +159,13 @@ def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Even
         data = bookmark(item)
     tags = item.tags if isinstance(item, Application) else None
     event = Event.build(
-        type_, data, id_=change.revision, key=item.key, tags=tags, timestamp=change.timestamp
+        type_,
+        data,
+        id_=change.revision,
+        key=item.key,
+        tags=tags,
+        timestamp=change.timestamp,
+        change=change,
     )
     if tags is None or previous_tags is None or previous_tags == tags:
         return event
@@ -139,6 +176,7 @@ def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Even
         key=item.key,
         tags=previous_tags,
         timestamp=change.timestamp,
+        change=change,
     )
     appeared = Event.build(
         "APPLICATION_ADDED",
@@ -147,6 +185,7 @@ def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Even
         key=item.key,
         tags=tags,
         timestamp=change.timestamp,
+        change=change,
     )
     return replace(event, retag=Retag(previous_tags, gone, appeared))
 
@@ -166,7 +205,9 @@ def _merge(older: Event, newer: Event) -> Event:
     envelope = json.loads(newer.data)
     envelope["type"] = older.type
     data = json.dumps(envelope, separators=(",", ":"))
-    merged = Event.wire(older.type, data, id_=newer.id, key=newer.key, tags=newer.tags)
+    merged = Event.wire(
+        older.type, data, id_=newer.id, key=newer.key, tags=newer.tags, change=newer.change
+    )
     return replace(merged, retag=newer.retag)
 
 
@@ -187,11 +228,22 @@ class Batch:
     """The events of one loop iteration, coalesced per item, with their wire bytes built once
     (lazily: only if some stream takes them whole)."""
 
-    __slots__ = ("_chunk", "events")
+    __slots__ = ("_chunk", "_views", "events")
 
     def __init__(self, events: list[Event]) -> None:
         self.events = events
         self._chunk: bytes | None = None
+        self._views: dict[str, Batch] | None = None
+
+    def seen_by(self, view: View) -> Batch:
+        """The batch as `view` encodes it, made once for every stream of that view."""
+        views = self._views
+        if views is None:
+            views = self._views = {}
+        seen = views.get(view.name)
+        if seen is None:
+            seen = views[view.name] = Batch([view(e) for e in self.events])
+        return seen
 
     @property
     def chunk(self) -> bytes:
@@ -217,13 +269,17 @@ class Subscription:
         "on_close",
         "overflowed",
         "sink",
+        "view",
         "written",
     )
 
-    def __init__(self, hub: Hub, tags: frozenset[str] | None, limit: int) -> None:
+    def __init__(
+        self, hub: Hub, tags: frozenset[str] | None, limit: int, view: View | None = None
+    ) -> None:
         self._hub = hub
         self._tags = tags
         self._limit = limit
+        self.view = view  # the audience this stream encodes events for; None: the public API
         # the backlog, made when first needed: most streams never have one
         self._pending: OrderedDict[str, Event] | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -250,6 +306,9 @@ class Subscription:
             )
             if changed:
                 events, batch = seen, Batch(seen)
+        if self.view is not None:
+            batch = batch.seen_by(self.view)
+            events = batch.events
         sink = self.sink
         idle = not self._pending and not self._busy and len(events) <= self._limit
         if idle and sink is not None and sink(batch.chunk):
@@ -340,14 +399,18 @@ class Hub:
         return self._store.revision
 
     def connect(
-        self, last_event_id: int | None = None, tags: frozenset[str] | None = None
+        self,
+        last_event_id: int | None = None,
+        tags: frozenset[str] | None = None,
+        view: View | None = None,
     ) -> Subscription:
         """A new stream; with `last_event_id` it first receives what it missed (or a RESYNC).
+        With `view`, it receives events as that view encodes them.
 
         After `close()` the stream is born closed, so a request racing shutdown ends at once.
         """
         self._flush()  # what this iteration changed is in the ring: send it to the others first
-        sub = Subscription(self, tags, self._client_queue)
+        sub = Subscription(self, tags, self._client_queue, view)
         if self._closed:
             sub.closed = True
             return sub

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from startpunkt.model import State
+from tests.browser.conftest import MakeLiveSite
 from tests.browser.livesite import (
     APPS,
     BOOKMARKS,
@@ -16,16 +17,49 @@ from tests.browser.livesite import (
     app_object,
     availability,
     bookmark_object,
+    load,
     target_of,
 )
 
-# compares two DOM nodes the way the page does (isEqualNode), with a readable diff on failure
-SAME_STRUCTURE = """([a, b]) => {
+# The live page next to the page as the server renders it now: every card and every group
+# node for node (isEqualNode, as the page compares), with a readable diff for each that is not.
+SAME_AS_SERVER = """async () => {
   const describe = (n) => n.nodeType === 3 ? JSON.stringify(n.data)
     : n.nodeName + Array.from(n.attributes).map(a => `[${a.name}=${a.value}]`).sort().join('')
       + '{' + Array.from(n.childNodes).map(describe).join(',') + '}';
-  return a.isEqualNode(b) ? '' : describe(a) + '\\n!=\\n' + describe(b);
+  const response = await fetch(location.pathname + location.search);
+  const server = new DOMParser().parseFromString(await response.text(), "text/html");
+  const diffs = [];
+  let cards = 0;
+  for (const kind of ["app", "bookmark"]) {
+    const groups = (doc) => Array.from(
+      doc.querySelectorAll(`.groups[data-kind="${kind}"] > details.group`));
+    const mine = groups(document);
+    const theirs = groups(server);
+    if (mine.length !== theirs.length) {
+      diffs.push(`${kind}: ${mine.length} groups on the page, ${theirs.length} on the server's`);
+    }
+    theirs.forEach((group, i) => {
+      cards += group.querySelectorAll("li.card").length;
+      if (!mine[i] || !mine[i].isEqualNode(group)) {
+        diffs.push((mine[i] ? describe(mine[i]) : "(none)") + "\\n!=\\n" + describe(group));
+      }
+    });
+  }
+  for (const id of ["apps", "bookmarks"]) {
+    if (document.getElementById(id).hidden !== server.getElementById(id).hidden) {
+      diffs.push(`#${id} hidden differs`);
+    }
+  }
+  return { cards, diffs };
 }"""
+
+
+def assert_same_as_server(page: Page) -> int:
+    """The live page's cards and groups equal the server's rendering; returns the cards seen."""
+    found = page.evaluate(SAME_AS_SERVER)
+    assert found["diffs"] == [], "\n\n".join(found["diffs"])
+    return int(found["cards"])
 
 
 def open_live(page: Page, site: LiveServer, path: str = "/") -> None:
@@ -127,28 +161,37 @@ def test_bookmarks_are_live_too(page: Page, live_site: LiveServer) -> None:
 
 
 def test_cards_built_by_the_script_are_identical_to_the_servers(
-    page: Page, live_site: LiveServer
+    page: Page, make_live_site: MakeLiveSite
 ) -> None:
-    open_live(page, live_site)
-    apps = page.evaluate("fetch('/api/apps').then(r => r.json())")
-    marks = page.evaluate("fetch('/api/bookmarks').then(r => r.json())")
-    compared = 0
-    for kind, doc, member in (("app", apps, "applications"), ("bookmark", marks, "bookmarks")):
-        for group in doc["groups"]:
-            for item in group[member]:
-                server = page.locator(f'li.card[data-key="{item["key"]}"]')
-                diff = page.evaluate(
-                    SAME_STRUCTURE,
-                    [
-                        server.element_handle(),
-                        page.evaluate_handle(
-                            "([k, d]) => window.Startpunkt.renderCardSettled(k, d)", [kind, item]
-                        ),
-                    ],
-                )
-                assert diff == "", f"{item['name']}: {diff}"
-                compared += 1
-    assert compared == 23
+    # every card arrives live on an empty page: added, then its status changes
+    site = make_live_site(apps=[], bookmarks=[])
+    open_live(page, site)
+    expect(page.locator(".empty-state")).to_be_visible()
+    site.call(load, site.store)
+    expect(page.locator("li.card")).to_have_count(23)
+    expect(card(page, "Prometheus").locator(".badge-text")).to_have_text("Down")
+    assert assert_same_as_server(page) == 23
+    expect(page.locator(".empty-state")).to_be_hidden()
+    # and updated: another group, another icon, a status the badge shows with its details
+    changed = app_object("Grafana", "Straße", "https://grafana.example.com", icon="si:grafana")
+    site.call(site.store.apply, APPS, "MODIFIED", changed)
+    site.call(site.store.set_availability, target_of(site.store, "Grafana"), availability(State.UP))
+    expect(card(page, "Grafana").locator("xpath=ancestor::details//h3")).to_have_text("Straße")
+    assert assert_same_as_server(page) == 23
+    assert_not_reloaded(page)
+
+
+def test_groups_fold_as_the_api_does(page: Page, make_live_site: MakeLiveSite) -> None:
+    site = make_live_site(apps=[app_object("One", "Straße", "https://one.example")], bookmarks=[])
+    open_live(page, site)
+    two = app_object("Two", "STRASSE", "https://two.example")
+    site.call(site.store.apply, APPS, "ADDED", two)
+    groups = page.locator('.groups[data-kind="app"] details.group')
+    expect(groups.locator(".card-name")).to_have_text(["One", "Two"])
+    expect(groups).to_have_count(1)
+    api = page.evaluate("fetch('/api/apps').then(r => r.json())")
+    assert [g["name"] for g in api["groups"]] == ["Straße"]
+    assert assert_same_as_server(page) == 2
 
 
 def test_events_missed_between_render_and_connect_are_replayed(

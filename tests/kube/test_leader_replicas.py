@@ -91,7 +91,8 @@ class Stream:
                         id_ = line.removeprefix("id:").strip()
                     elif line.startswith("data:"):
                         data = json.loads(line.removeprefix("data:"))
-                        self.events.append((event, id_, data))
+                        # plain `data:` messages name their event in the envelope's type
+                        self.events.append((event or str(data.get("type", "")), id_, data))
                         event, id_ = "", ""
         except httpx.HTTPError:
             pass  # the process went away

@@ -95,6 +95,7 @@ def cutoffs(metrics: str) -> float:
     return sum(float(n) for n in found)
 
 
+@pytest.mark.timeout(120)  # opens 2,000 connections: in process, but not quick
 async def test_950_readers_get_every_event_while_50_stalled_clients_are_cut_off(
     make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:

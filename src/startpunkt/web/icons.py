@@ -16,8 +16,8 @@ An app's `icon` is resolved here, once, into what a card shows:
 Set icons are served by the project at `/icons/<set>/<name>.svg` as a `<symbol id="i">`, so a
 card can draw one with `<svg fill="..."><use href="/icons/mdi/x.svg#i"/></svg>`: cached for a
 year, coloured by a presentation attribute (no inline style, so the page's CSP stays strict).
-The same files work as `<img src>`. The page's JavaScript mirrors `resolve` and `letter_color`
-to render cards identically.
+The same files work as `<img src>`. Only the server resolves icons: live updates carry cards it
+rendered (`web.fragments`).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def letter_of(name: str) -> str:
 
 
 def letter_color(name: str) -> str:
-    """A colour picked from the name, the same in Python and in the page's JavaScript."""
+    """A colour picked from the name, the same on every render."""
     total = sum(ord(ch) for ch in name.strip())
     return LETTER_COLORS[total % len(LETTER_COLORS)]
 

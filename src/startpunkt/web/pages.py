@@ -1,7 +1,9 @@
 """The server-rendered start page, the diagnostics page, icons and the theme stylesheet.
 
 Everything here works without JavaScript: the page is complete HTML, groups collapse with
-`<details>`, tags are links. `statics/app.js` adds live updates, search and settings on top.
+`<details>`, tags are links. `statics/app.js` (native ES modules, no build step) adds live
+updates, search and settings on top; the cards of live updates are rendered here too
+(`web.fragments`), so the script renders none.
 Every page goes out with a strict Content-Security-Policy (no inline script or style), so the
 names and descriptions that come from cluster objects can never run code even if escaping were
 ever got wrong.
@@ -75,13 +77,14 @@ RESERVED = frozenset(
 COOKIE_AGE = 365 * 24 * 3600
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
-_env = jinja2.Environment(
+templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE / "templates"),
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,
     undefined=jinja2.StrictUndefined,
 )
+templates.filters["fold"] = views.fold
 
 
 def _language(request: Request, ctx: WebContext) -> tuple[str, str | None]:
@@ -106,7 +109,7 @@ def _render(
     language, remember = _language(request, ctx)
     t = Translator(language)
     web = ctx.settings.web
-    html = _env.get_template(template).render(
+    html = templates.get_template(template).render(
         t=t,
         lang=language,
         languages=translations.SUPPORTED,
@@ -199,7 +202,6 @@ async def _home(request: Request, ctx: WebContext, tag_path: str) -> Response:
         all_clusters=clusters is None,
         wanted=sorted(wanted),
         search_engine=icons.safe_url(web.search_engine) or "",
-        dashboard_icons="on" if dashboard else "",
         page_data=_page_data(ctx, wanted, snapshot.revision, clusters),
         i18n_json=_i18n_json(language),
         any_items=bool(snapshot.applications or snapshot.bookmarks),
@@ -351,7 +353,11 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         Route("/icons/{set}/{name}.svg", icon, methods=["GET", "HEAD"], name="icon"),
         Mount(
             "/statics",
-            app=_Headers(statics, {"X-Content-Type-Options": "nosniff"}),
+            # revalidated on every use (a 304 while unchanged): the modules import one another
+            # by plain relative URLs, which carry no version to bust a cache with
+            app=_Headers(
+                statics, {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+            ),
             name="statics",
         ),
         Route("/{tags}", tagged, methods=["GET", "HEAD"], name="tagged"),

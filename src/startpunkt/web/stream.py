@@ -12,7 +12,9 @@ The contract (spec §4.5, §12 item 13):
 - a resume that is too old for the replay ring gets one RESYNC, as does a client whose backlog
   overflowed (which is then disconnected): the page refetches the snapshot;
 - quiet streams get a HEARTBEAT every `realtime.heartbeatInterval`; with `watch.enabled: false`
-  they also call `ctx.refresh()` then, so changes still arrive (within one interval).
+  they also call `ctx.refresh()` then, so changes still arrive (within one interval);
+- `?view=page&lang=en-US` is the start page's own stream: the same messages, but an added or
+  updated item carries its card as the server renders it (`web.fragments`), not its JSON.
 
 How bytes reach a client: on the project's server (`serving.Protocol`) the hub writes each
 event's pre-encoded chunk straight to the connection's transport while the connection keeps up
@@ -40,6 +42,7 @@ from startpunkt.events import Event, Subscription, TooManyClients, http_chunk, s
 from startpunkt.web import serving
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error
+from startpunkt.web.fragments import PageViews
 from startpunkt.web.metrics import WebMetrics, metrics_for
 from startpunkt.web.params import BadParameter, wanted_tags
 
@@ -253,6 +256,7 @@ class _Endpoint:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
         self.metrics = metrics_for(ctx)
+        self.page_views = PageViews(ctx)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.respond(Request(scope, receive))(scope, receive, send)
@@ -269,12 +273,13 @@ class _Endpoint:
         try:
             tags = wanted_tags(request.query_params.get("tags"), ctx.settings.web.show_all_on_root)
             resume = last_event_id(request)
+            view = self.page_views.requested(request.query_params)
         except BadParameter as e:
             return error(400, str(e))
         if request.method == "HEAD":
             return Response(headers={k.decode(): v.decode() for k, v in HEADERS})
         try:
-            sub = ctx.hub.connect(resume, tags)
+            sub = ctx.hub.connect(resume, tags, view)
         except TooManyClients:
             return error(
                 503,

@@ -1,8 +1,8 @@
 """What the page templates render: cards, groups, tag chips and diagnostics rows.
 
-Pure functions from the store's values to plain view values. The page's JavaScript builds the
-same cards from the API's JSON (statics/app.js, `renderCard`), so every rule here (which URL may
-be a link, which icon, the group ids, the status text) has a twin there.
+Pure functions from the store's values to plain view values. They are the page's only renderer:
+the first paint and every live update (`web.fragments`) go through them and the same Jinja
+macros, so the page's JavaScript only puts the server's HTML in place.
 """
 
 from __future__ import annotations
@@ -29,8 +29,14 @@ from startpunkt.web.translations import Translator
 Kind = Literal["app", "bookmark"]
 
 
+def fold(name: str) -> str:
+    """How group names and tags compare: `Straße`, `STRASSE` and `strasse` are one, as in the
+    REST API (`shapes.grouped`, `shapes.tag_set`)."""
+    return name.casefold()
+
+
 def fnv1a(text: str) -> str:
-    """A short stable id for a name (32-bit FNV-1a over UTF-8), the same in the JavaScript."""
+    """A short stable id for a name (32-bit FNV-1a over UTF-8)."""
     value = 0x811C9DC5
     for byte in text.encode("utf-8"):
         value ^= byte
@@ -39,7 +45,7 @@ def fnv1a(text: str) -> str:
 
 
 def group_id(kind: Kind, group: str) -> str:
-    return f"g-{kind}-{fnv1a(group.lower())}"
+    return f"g-{kind}-{fnv1a(fold(group))}"
 
 
 def status_title(t: Translator, availability: Availability) -> str:
@@ -69,10 +75,13 @@ class Card:
     target_blank: bool
     tags: tuple[str, ...]
     icon: icons.Icon
+    # what an image icon becomes if the image does not load: the letter the server would draw
+    fallback: icons.Icon | None
     status: str  # an Availability state, "" for bookmarks
     status_text: str
     status_title: str
     cluster: str = ""  # the badge: the item's cluster when it is not the local one
+    cluster_name: str = ""  # the item's cluster, always (the page filters live cards on it)
     stale_title: str = ""  # set while the item's cluster is out of reach
 
 
@@ -82,6 +91,11 @@ class Group:
     id: str
     name: str
     cards: tuple[Card, ...]
+
+    @property
+    def order(self) -> str:
+        """Where the group sorts among the others (the page places new groups by it)."""
+        return fold(self.name)
 
 
 def card(
@@ -94,6 +108,8 @@ def card(
     is_app = isinstance(item, Application)
     stale = item.stale_since
     href = icons.safe_url(item.url)
+    color = item.icon_color if isinstance(item, Application) else None
+    icon = icons.resolve(item.icon, item.name, color, dashboard)
     return Card(
         kind="app" if is_app else "bookmark",
         key=item.key,
@@ -105,27 +121,24 @@ def card(
         info=item.info or "",
         target_blank=bool(item.target_blank),
         tags=item.tags if isinstance(item, Application) else (),
-        icon=icons.resolve(
-            item.icon,
-            item.name,
-            item.icon_color if isinstance(item, Application) else None,
-            dashboard,
-        ),
+        icon=icon,
+        fallback=icons.resolve(None, item.name, color) if icon.kind == "img" else None,
         status=availability.state.value if is_app else "",
         status_text=t(f"status.{availability.state.value}") if is_app else "",
         status_title=status_title(t, availability) if is_app else "",
         cluster=item.cluster if item.cluster != local_cluster or stale is not None else "",
+        cluster_name=item.cluster,
         stale_title=t("clusters.stale", time=iso(stale)) if stale is not None else "",
     )
 
 
 def groups(kind: Kind, cards: Iterable[Card]) -> list[Group]:
-    """Sorted cards -> groups in order of first appearance, names compared case-insensitively."""
+    """Sorted cards -> groups in order of first appearance, names compared by `fold`."""
     order: list[str] = []
     members: dict[str, list[Card]] = {}
     names: dict[str, str] = {}
     for c in cards:
-        folded = c.group.lower()
+        folded = fold(c.group)
         if folded not in members:
             order.append(folded)
             members[folded] = []
@@ -149,13 +162,17 @@ class TagChip:
     href: str
     selected: bool
 
+    @property
+    def key(self) -> str:
+        return fold(self.name)
+
 
 def tag_chips(apps: Iterable[Application], wanted: frozenset[str]) -> list[TagChip]:
     """Every tag in use; a chip's link toggles that tag in the current selection."""
     spelled: dict[str, str] = {}
     for app in apps:
         for tag in app.tags:
-            spelled.setdefault(tag.casefold(), tag)
+            spelled.setdefault(fold(tag), tag)
     chips = []
     for folded in sorted(spelled):
         selection = wanted ^ {folded}
