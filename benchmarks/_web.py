@@ -82,7 +82,12 @@ def build_context(apps: int, settings: Settings | None = None) -> WebContext:
     settings = settings or Settings()
     store = build_store(apps)
     realtime = settings.realtime
-    hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
+    hub = Hub(
+        store,
+        replay=realtime.replay_buffer,
+        client_queue=realtime.client_queue,
+        max_clients=realtime.max_connections,
+    )
     return WebContext(settings=settings, store=store, hub=hub, version="bench")
 
 

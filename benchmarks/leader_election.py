@@ -80,7 +80,7 @@ class Replica:
             defaults.renew_deadline,
             defaults.retry_period,
         )
-        self.elector = LeaderElector(self.api, config, _idle)
+        self.elector = LeaderElector(self.api, config, lead=_idle)
         self.task = asyncio.get_running_loop().create_task(self.elector.run())
 
     async def stop(self) -> None:
@@ -160,7 +160,7 @@ async def publishing(cluster: KubeCluster, apps: int, rate: float) -> None:
     conn = Connection(server=cluster.server, ca_file=cluster.ca_file, token=cluster.admin_token)
     client = conn.client(httpx.Timeout(30.0))
     api = Api(client)
-    publisher = Publisher(api, store, NAMESPACE, ready=lambda: True)
+    publisher = Publisher(api, store, namespace=NAMESPACE, ready=lambda: True)
     state = dict.fromkeys(targets, State.UP)
 
     def probe(target: ProbeTarget, checked: float) -> None:

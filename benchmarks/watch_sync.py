@@ -96,7 +96,13 @@ async def measure(cluster: KubeCluster, count: int, idle: float, writes: int) ->
     store.subscribe(on_notice)
     source = source_named("startpunkt-application")
     reflector = Reflector(
-        api, Discovery(api), store, source.name, source.kinds, NAMESPACE, settings.watch
+        api,
+        Discovery(api),
+        store=store,
+        source=source.name,
+        kinds=source.kinds,
+        namespace=NAMESPACE,
+        settings=settings.watch,
     )
     started = time.perf_counter()
     task = asyncio.create_task(reflector.run())

@@ -51,7 +51,7 @@ def fill(ctx: WebContext) -> None:
     if not EXAMPLES.is_dir():
         load(ctx.store)
         return
-    ManifestsDirectory(EXAMPLES, ctx.store, ctx.settings).load()
+    ManifestsDirectory(EXAMPLES, ctx.store, settings=ctx.settings).load()
     for app in ctx.store.snapshot().applications:
         target = probe_target(app)
         state = STATES.get(app.name, State.UP)

@@ -68,7 +68,7 @@ def touch_later(path: Path, text: str) -> None:
 def directory(root: Path, settings: Settings | None = None) -> tuple[ManifestsDirectory, Store]:
     settings = settings or Settings()
     store = build_store(settings)
-    manifests = ManifestsDirectory(root, store, settings)
+    manifests = ManifestsDirectory(root, store, settings=settings)
     manifests.load()
     return manifests, store
 
@@ -189,7 +189,7 @@ async def test_the_poller_notices_edits_while_running(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(app_yaml("Before"))
     settings = Settings()
     store = build_store(settings)
-    manifests = ManifestsDirectory(tmp_path, store, settings, poll_interval=0.05)
+    manifests = ManifestsDirectory(tmp_path, store, settings=settings, poll_interval=0.05)
     task = asyncio.create_task(manifests.run())
     try:
         await eventually(lambda: names(store) == ["Before"])

@@ -184,7 +184,7 @@ async def test_files_are_read_and_parsed_off_the_event_loop(
     (tmp_path / "a.yaml").write_text(app_yaml("First"))
     settings = Settings()
     store = build_store(settings)
-    manifests = ManifestsDirectory(tmp_path, store, settings, poll_interval=0.05)
+    manifests = ManifestsDirectory(tmp_path, store, settings=settings, poll_interval=0.05)
     task = asyncio.create_task(manifests.run())
     try:
         await eventually(lambda: names(store) == ["First"])

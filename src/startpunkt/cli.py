@@ -189,8 +189,15 @@ def _serve(args: argparse.Namespace, loaded: config.Loaded) -> int:
         sock = runtime.bind(args.host, args.port)
     except OSError as e:
         return _fail(f"cannot listen on {args.host}:{args.port}: {e.strerror}; choose --port")
+    try:
+        operator_sock = runtime.bind_operator(settings, args.host)
+    except OSError as e:
+        port = settings.access.operator_port
+        return _fail(
+            f"cannot listen on {args.host}:{port} (startpunkt.access.operatorPort): {e.strerror}"
+        )
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn already shut down cleanly
-        asyncio.run(runtime.serve(settings, options, sock))
+        asyncio.run(runtime.serve(settings, options, sock, operator_sock))
     return 0
 
 

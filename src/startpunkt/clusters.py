@@ -12,16 +12,18 @@ its items change through the usual events.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Literal
 
 from startpunkt.model import Application, Bookmark, Item, Outcome
 from startpunkt.shapes import iso
+from startpunkt.shapes.status import ClusterState, ClusterStatusJSON
 from startpunkt.store import CLUSTER_SEPARATOR
+
+__all__ = ["STALE_AFTER", "ClusterState", "ClusterStatus", "Clusters"]
 
 log = logging.getLogger(__name__)
 
@@ -29,17 +31,10 @@ log = logging.getLogger(__name__)
 STALE_AFTER = 2.0
 
 
-class ClusterState(enum.StrEnum):
-    SYNCING = "syncing"  # not listed completely yet
-    SYNCED = "synced"
-    STALE = "stale"  # listed once, out of reach now: its items are kept and marked
-    UNUSABLE = "unusable"  # its configuration or credentials cannot be used; see `error`
-
-
 @dataclass(slots=True)
 class ClusterStatus:
     name: str
-    kind: str  # "local", "kubeconfig" or "remote"
+    kind: Literal["local", "kubeconfig", "remote"]
     where: str  # the API server or instance URL (never credentials)
     key: str = ""  # the store's cluster key: "" for the local cluster, else the name
     state: ClusterState = ClusterState.SYNCING
@@ -48,12 +43,12 @@ class ClusterStatus:
     stale_since: float | None = None
     error: str | None = None
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> ClusterStatusJSON:
         return {
             "name": self.name,
             "kind": self.kind,
             "where": self.where,
-            "state": self.state.value,
+            "state": self.state,
             "synced": self.state is ClusterState.SYNCED,
             "lastContact": iso(self.last_contact) if self.last_contact else None,
             "staleSince": iso(self.stale_since) if self.stale_since else None,

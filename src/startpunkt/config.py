@@ -7,6 +7,7 @@ then passed explicitly to whoever needs it. Keys and defaults follow the origina
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -459,6 +460,133 @@ class UrlFrom(Section):
     allowed_namespaces: StrList = ()
 
 
+# --- access: who sees what, from the headers of a trusted authenticating proxy ---
+
+PROXY_PRESETS: dict[str, tuple[str, str, str, str | None]] = {
+    # preset: (user header, groups header, groups separator, e-mail header)
+    "oauth2-proxy": ("X-Forwarded-User", "X-Forwarded-Groups", ",", "X-Forwarded-Email"),
+    "authelia": ("Remote-User", "Remote-Groups", ",", "Remote-Email"),
+    "authentik": ("X-authentik-username", "X-authentik-groups", "|", "X-authentik-email"),
+}
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}")
+
+
+def _network(value: str) -> str:
+    """A CIDR (or a single address) as `ipaddress` writes it; a clear error otherwise."""
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=True))
+    except ValueError as e:
+        try:
+            loose = ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an address or CIDR range; write e.g. 10.0.0.0/8 or 127.0.0.1"
+            ) from e
+        raise ValueError(f"{value!r} has host bits set; did you mean {loose}?") from e
+
+
+def _header(value: str | None) -> str | None:
+    if value is not None and not _HEADER_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not an HTTP header name")
+    return value
+
+
+class AccessProxy(Section):
+    """The authenticating proxy in front of Startpunkt, and where its requests come from."""
+
+    preset: Literal["oauth2-proxy", "authelia", "authentik", "custom"] = "oauth2-proxy"
+    user_header: str | None = None  # custom only
+    groups_header: str | None = None  # custom only
+    groups_separator: str = Field(default=",", min_length=1, max_length=1)  # custom only
+    email_header: str | None = None  # custom only
+    trusted_proxies: StrList = Field(default=(), validate_default=True)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        if not values:
+            raise ValueError(
+                "list the addresses the proxy connects from (CIDRs, e.g. [10.0.0.0/8]); "
+                "identity headers from anywhere else are ignored"
+            )
+        networks, problems = [], []
+        for value in values:
+            try:
+                networks.append(_network(value))
+            except ValueError as e:
+                problems.append(str(e))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return tuple(networks)
+
+    @field_validator("user_header", "groups_header", "email_header")
+    @classmethod
+    def _header_names(cls, value: str | None) -> str | None:
+        return _header(value)
+
+    @model_validator(mode="after")
+    def _custom_only(self) -> AccessProxy:
+        own = {
+            "userHeader": self.user_header,
+            "groupsHeader": self.groups_header,
+            "emailHeader": self.email_header,
+        }
+        if self.preset == "custom":
+            if self.user_header is None:
+                raise ValueError("userHeader: required with preset: custom")
+        elif given := [k for k, v in own.items() if v is not None]:
+            raise ValueError(
+                f"{', '.join(given)}: set only with preset: custom; the {self.preset} preset "
+                f"reads {PROXY_PRESETS[self.preset][0]} and {PROXY_PRESETS[self.preset][1]}"
+            )
+        return self
+
+    def headers(self) -> tuple[str, str | None, str, str | None]:
+        """(user header, groups header, groups separator, e-mail header) in effect."""
+        if self.preset == "custom":
+            assert self.user_header is not None
+            return self.user_header, self.groups_header, self.groups_separator, self.email_header
+        return PROXY_PRESETS[self.preset]
+
+
+class Access(Section):
+    """Without `proxy` everyone sees everything, as before; `default`, `admins` and
+    `operatorEndpoints: admins` need it, since only the proxy can say who is asking."""
+
+    proxy: AccessProxy | None = None
+    # items without groups: everyone | authenticated (signed-in users only) | nobody
+    default: Literal["everyone", "authenticated", "nobody"] = "everyone"
+    admins: StrList = ()
+    # /metrics, /api/diagnostics, /api/sources (and /diagnostics): public, admins only,
+    # or only on `operatorPort` (for Prometheus and operators, behind no proxy)
+    operator_endpoints: Literal["public", "admins", "port"] = "public"
+    operator_port: int = Field(default=9090, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _needs_proxy(self) -> Access:
+        if self.proxy is not None:
+            return self
+        wanted = [
+            name
+            for name, on in (
+                (f"default: {self.default}", self.default != "everyone"),
+                ("admins", bool(self.admins)),
+                ("operatorEndpoints: admins", self.operator_endpoints == "admins"),
+            )
+            if on
+        ]
+        if wanted:
+            raise ValueError(
+                f"{', '.join(wanted)} needs access.proxy (the authenticating proxy's preset and "
+                "trustedProxies), since only the proxy can say who is asking"
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.proxy is not None
+
+
 class Settings(Section):
     """`startpunkt:` in the YAML file."""
 
@@ -473,6 +601,7 @@ class Settings(Section):
     availability: Availability = Availability()
     watch: Watch = Watch()
     realtime: Realtime = Realtime()
+    access: Access = Access()
     status: StatusSection = StatusSection()
     leader_election: LeaderElection = LeaderElection()
     server: ServerLimits = ServerLimits()

@@ -14,6 +14,11 @@ cannot take them at once gets a backlog, drained by its own writer.
 
 A stream filtered on tags sees an app whose tags changed as a removal or an addition when the
 change moves the app out of or into its filter (`Retag`), so its page never keeps a stale card.
+The same holds for who may see an item (`access`): a stream carries only the events of items its
+viewer may see, and an item whose groups changed arrives as added or removed for a viewer it
+became visible or hidden to. The removal and addition are encoded once with the change, and a
+batch filtered for one audience (and tag filter) is built once and shared by every stream of
+that audience (`Batch.view_for`), so the cost grows with audiences, not with clients.
 
 A stream may see events through a `View`: another audience's encoding of the same change (the
 start page's server-rendered cards in one language). A view's version of an event is made once,
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import json
 import logging
 import time
@@ -32,13 +38,21 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from startpunkt.model import Application, Bookmark
-from startpunkt.shapes import application, bookmark, iso, item_key
+from startpunkt.access import OPEN, Audience, Policy, allowed
+from startpunkt.model import Application, Bookmark, Item
+from startpunkt.shapes.api import (
+    EventData,
+    EventType,
+    application,
+    bookmark,
+    envelope,
+    item_key,
+)
 from startpunkt.store import Change, Notice, Resync, Store
 
 log = logging.getLogger(__name__)
 
-_TYPES = {
+_TYPES: dict[tuple[type, str], EventType] = {
     (Application, "added"): "APPLICATION_ADDED",
     (Application, "updated"): "APPLICATION_UPDATED",
     (Application, "removed"): "APPLICATION_REMOVED",
@@ -49,21 +63,26 @@ _TYPES = {
 }
 
 
+FILTER_IDS = 65536  # distinct stream filters remembered
+
+
 class TooManyClients(Exception):
     """The connection cap is reached."""
 
 
 @dataclass(frozen=True, slots=True)
 class Retag:
-    """An app update that changed the app's tags, as streams filtered on tags must see it.
+    """An update that changed an item's tags or groups, as filtered streams must see it.
 
-    A stream that matched only the old tags must drop the card (`gone`); one that matches only
-    the new tags has never been sent the app (`appeared`).
+    A stream that matched only the old tags (or whose viewer could see only the old groups) must
+    drop the card (`gone`); one that matches only the new ones has never been sent the item
+    (`appeared`).
     """
 
-    previous: tuple[str, ...]
+    previous: tuple[str, ...] | None  # tags before (None for bookmarks)
     gone: Event
     appeared: Event
+    previous_groups: tuple[str, ...] | None = None  # groups before
 
 
 def sse_message(data: str, id_: int | None = None, retry_ms: int | None = None) -> bytes:
@@ -89,6 +108,7 @@ class Event:
     tags: tuple[str, ...] | None = None  # an app's tags, for per-stream tag filters
     retag: Retag | None = None
     chunk: bytes = b""  # the SSE message as one HTTP chunk, built once for every stream
+    groups: tuple[str, ...] | None = None  # an item's groups (access); None: for everyone
     change: Change | None = None  # the store change encoded, for views to encode it their way
     # each view's version of this event (View.name -> event), made when a stream first needs it
     variants: dict[str, Event] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -109,12 +129,12 @@ class Event:
         change: Change | None = None,
     ) -> Event:
         chunk = http_chunk(sse_message(data, id_))
-        return Event(id_, type_, data, key, tags, None, chunk, change)
+        return Event(id_, type_, data, key, tags, None, chunk, None, change)
 
     @staticmethod
     def build(
-        type_: str,
-        data: object,
+        type_: EventType,
+        data: EventData,
         *,
         id_: int | None = None,
         key: str = "",
@@ -122,8 +142,8 @@ class Event:
         timestamp: float | None = None,
         change: Change | None = None,
     ) -> Event:
-        envelope = {"type": type_, "timestamp": iso(timestamp or time.time()), "data": data}
-        encoded = json.dumps(envelope, separators=(",", ":"))
+        body = envelope(type_, data, timestamp or time.time())
+        encoded = json.dumps(body, separators=(",", ":"))
         return Event.wire(type_, encoded, id_=id_, key=key, tags=tags, change=change)
 
 
@@ -147,10 +167,17 @@ class View:
         return seen
 
 
-def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Event:
-    """One change as an event; `previous_tags` are an updated app's tags before the change."""
+def encode(
+    change: Change,
+    previous_tags: tuple[str, ...] | None = None,
+    previous_groups: tuple[str, ...] | None = None,
+) -> Event:
+    """One change as an event; `previous_tags` and `previous_groups` are an updated item's tags
+    and groups before the change."""
     item = change.item
-    type_ = _TYPES[(type(item), change.action)]
+    kind = type(item)
+    type_ = _TYPES[(kind, change.action)]
+    data: EventData
     if change.action == "removed":
         data = item_key(item)
     elif isinstance(item, Application):
@@ -158,28 +185,35 @@ def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Even
     else:
         data = bookmark(item)
     tags = item.tags if isinstance(item, Application) else None
-    event = Event.build(
-        type_,
-        data,
-        id_=change.revision,
-        key=item.key,
-        tags=tags,
-        timestamp=change.timestamp,
-        change=change,
+    event = replace(
+        Event.build(
+            type_,
+            data,
+            id_=change.revision,
+            key=item.key,
+            tags=tags,
+            timestamp=change.timestamp,
+            change=change,
+        ),
+        groups=item.groups,
     )
-    if tags is None or previous_tags is None or previous_tags == tags:
+    retagged = tags is not None and previous_tags is not None and previous_tags != tags
+    regrouped = previous_groups is not None and previous_groups != item.groups
+    if change.action == "removed" or not (retagged or regrouped):
         return event
+    before_tags = previous_tags if tags is not None else None
+    before_groups = item.groups if previous_groups is None else previous_groups
     gone = Event.build(
-        "APPLICATION_REMOVED",
+        _TYPES[(kind, "removed")],
         item_key(item),
         id_=change.revision,
         key=item.key,
-        tags=previous_tags,
+        tags=before_tags,
         timestamp=change.timestamp,
         change=change,
     )
     appeared = Event.build(
-        "APPLICATION_ADDED",
+        _TYPES[(kind, "added")],
         data,
         id_=change.revision,
         key=item.key,
@@ -187,7 +221,13 @@ def encode(change: Change, previous_tags: tuple[str, ...] | None = None) -> Even
         timestamp=change.timestamp,
         change=change,
     )
-    return replace(event, retag=Retag(previous_tags, gone, appeared))
+    retag = Retag(
+        before_tags,
+        replace(gone, groups=before_groups),
+        replace(appeared, groups=item.groups),
+        before_groups,
+    )
+    return replace(event, retag=retag)
 
 
 def _matches(tags: tuple[str, ...], wanted: frozenset[str]) -> bool:
@@ -200,15 +240,34 @@ def _merge(older: Event, newer: Event) -> Event:
     keep_older_type = (older.type.endswith("_ADDED") and not newer.type.endswith("_REMOVED")) or (
         older.type.endswith("_UPDATED") and newer.type == "STATUS_CHANGED"
     )
-    if not keep_older_type:
-        return newer
-    envelope = json.loads(newer.data)
-    envelope["type"] = older.type
+    merged = _retyped(newer, older.type) if keep_older_type else newer
+    if older.retag is None:  # the older event moved the item in or out of no filter
+        return merged
+    return replace(merged, retag=_since(older.retag, merged))
+
+
+def _retyped(event: Event, type_: str) -> Event:
+    envelope = json.loads(event.data)
+    envelope["type"] = type_
     data = json.dumps(envelope, separators=(",", ":"))
-    merged = Event.wire(
-        older.type, data, id_=newer.id, key=newer.key, tags=newer.tags, change=newer.change
+    retyped = Event.wire(
+        type_, data, id_=event.id, key=event.key, tags=event.tags, change=event.change
     )
-    return replace(merged, retag=newer.retag)
+    return replace(retyped, retag=event.retag, groups=event.groups)
+
+
+def _since(before: Retag, merged: Event) -> Retag:
+    """A merged event's retag: filters compare the item as it was before the older event (which
+    moved it) with the item as the merged event leaves it."""
+    if merged.type.endswith("_REMOVED"):  # gone for whoever saw it before or after
+        return Retag(before.previous, merged, merged, before.previous_groups)
+    if merged.retag is not None:
+        return Retag(
+            before.previous, merged.retag.gone, merged.retag.appeared, before.previous_groups
+        )
+    kind = merged.type.split("_", 1)[0]
+    appeared = _retyped(merged, f"{kind}_ADDED")
+    return Retag(before.previous, before.gone, appeared, before.previous_groups)
 
 
 def _release(waiter: asyncio.Future[None]) -> None:
@@ -226,30 +285,72 @@ def _coalesce(into: OrderedDict[str, Event], event: Event) -> None:
 
 class Batch:
     """The events of one loop iteration, coalesced per item, with their wire bytes built once
-    (lazily: only if some stream takes them whole)."""
+    (lazily: only if some stream takes them whole), and the batch as each filter sees it, also
+    built once however many streams share that filter."""
 
-    __slots__ = ("_chunk", "_views", "events")
+    __slots__ = ("_chunk", "_groups", "_rendered", "_seen", "_views", "events")
+    built = 0  # wire chunks built, process-wide (benchmarks and tests count encodings with it)
 
     def __init__(self, events: list[Event]) -> None:
         self.events = events
         self._chunk: bytes | None = None
-        self._views: dict[str, Batch] | None = None
+        self._views: dict[object, Batch | None] | None = None  # by what the filter sees
+        self._seen: dict[int, Batch | None] | None = None  # by the streams' filter ids
+        self._rendered: dict[str, Batch] | None = None  # by View name
+        self._groups: frozenset[str] | None = None
 
     def seen_by(self, view: View) -> Batch:
         """The batch as `view` encodes it, made once for every stream of that view."""
-        views = self._views
-        if views is None:
-            views = self._views = {}
-        seen = views.get(view.name)
+        rendered = self._rendered
+        if rendered is None:
+            rendered = self._rendered = {}
+        seen = rendered.get(view.name)
         if seen is None:
-            seen = views[view.name] = Batch([view(e) for e in self.events])
+            seen = rendered[view.name] = Batch([view(e) for e in self.events])
         return seen
 
     @property
     def chunk(self) -> bytes:
         if self._chunk is None:
+            Batch.built += 1
             self._chunk = http_chunk(b"".join(e.message for e in self.events))
         return self._chunk
+
+    @property
+    def groups(self) -> frozenset[str]:
+        """Every group the batch's items name, now or before: the only ones a filter needs."""
+        if self._groups is None:
+            found: set[str] = set()
+            for event in self.events:
+                found.update(event.groups or ())
+                if event.retag is not None:
+                    found.update(event.retag.previous_groups or ())
+            self._groups = frozenset(found)
+        return self._groups
+
+    def view_for(self, sub: Subscription) -> Batch | None:
+        """The batch as `sub`'s filter sees it (None: nothing for it), made once per filter:
+        streams with the same tags and audience share it without asking again, and streams
+        whose viewers differ only in groups the batch's items do not name share it too."""
+        seen = self._seen
+        if seen is None:
+            seen = self._seen = {}
+        elif (found := seen.get(sub.filter_id, self)) is not self:
+            return found
+        views = self._views
+        if views is None:
+            views = self._views = {}
+        key = sub.view_key(self)
+        if key in views:
+            found = views[key]
+        else:
+            kept = sub.filter_all(self)
+            changed = len(kept) != len(self.events) or any(
+                a is not b for a, b in zip(kept, self.events, strict=True)
+            )
+            found = views[key] = (Batch(kept) if changed else self) if kept else None
+        seen[sub.filter_id] = found
+        return found
 
 
 # A connection's direct writer: takes an HTTP chunk now and returns True, or returns False when
@@ -259,13 +360,16 @@ Sink = Callable[[bytes], bool]
 
 class Subscription:
     __slots__ = (
+        "_audience",
         "_busy",
         "_hub",
         "_limit",
         "_pending",
+        "_policy",
         "_tags",
         "_waiter",
         "closed",
+        "filter_id",
         "on_close",
         "overflowed",
         "sink",
@@ -274,12 +378,24 @@ class Subscription:
     )
 
     def __init__(
-        self, hub: Hub, tags: frozenset[str] | None, limit: int, view: View | None = None
+        self,
+        hub: Hub,
+        tags: frozenset[str] | None,
+        limit: int,
+        audience: Audience | None = None,
+        policy: Policy = OPEN,
+        view: View | None = None,
     ) -> None:
         self._hub = hub
         self._tags = tags
-        self._limit = limit
         self.view = view  # the audience this stream encodes events for; None: the public API
+        # None: sees everything (access not configured, or an admin); no audience is anonymous
+        seer = audience or Audience()
+        self._audience = seer if policy.enabled and not seer.is_admin else None
+        self._policy = policy
+        # streams with equal filters share one id, so a batch is filtered once for all of them
+        self.filter_id = hub.filter_id(tags, self._audience)
+        self._limit = limit
         # the backlog, made when first needed: most streams never have one
         self._pending: OrderedDict[str, Event] | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -296,19 +412,14 @@ class Subscription:
     def offer_batch(self, batch: Batch) -> None:
         if self.closed or self.overflowed:
             return
-        events = batch.events
-        if self._tags is not None:
-            seen = [s for e in events if (s := self._filter(e)) is not None]
-            if not seen:
+        if self._tags is not None or self._audience is not None:
+            filtered = batch.view_for(self)
+            if filtered is None:
                 return
-            changed = len(seen) != len(events) or any(
-                a is not b for a, b in zip(seen, events, strict=True)
-            )
-            if changed:
-                events, batch = seen, Batch(seen)
+            batch = filtered
         if self.view is not None:
             batch = batch.seen_by(self.view)
-            events = batch.events
+        events = batch.events
         sink = self.sink
         idle = not self._pending and not self._busy and len(events) <= self._limit
         if idle and sink is not None and sink(batch.chunk):
@@ -329,16 +440,39 @@ class Subscription:
         if self._waiter is not None:
             _release(self._waiter)
 
+    def view_key(self, batch: Batch) -> object:
+        """Names what this stream's filter makes of `batch`: streams with equal keys see the same
+        events, so their filtered batch is built once. Only the viewer's groups that the batch's
+        items name count, so people with unrelated extra groups share it."""
+        audience = self._audience
+        if audience is None:
+            return (self._tags, None)
+        groups = audience.groups & batch.groups if audience.groups else audience.groups
+        return (self._tags, audience.authenticated, groups)
+
+    def filter_all(self, batch: Batch) -> list[Event]:
+        return [s for e in batch.events if (s := self._filter(e)) is not None]
+
     def _filter(self, event: Event) -> Event | None:
-        """The event as this stream's tag filter sees it, or None if it is not for it."""
-        if self._tags is None or event.tags is None:
+        """The event as this stream's tag filter and viewer see it, or None if it is not for
+        it."""
+        if (self._tags is None or event.tags is None) and (
+            self._audience is None or event.groups is None
+        ):
             return event
-        now = _matches(event.tags, self._tags)
-        before = now if event.retag is None else _matches(event.retag.previous, self._tags)
+        now = self._sees(event.tags, event.groups)
+        retag = event.retag
+        before = now if retag is None else self._sees(retag.previous, retag.previous_groups)
         if now == before:
             return event if now else None
-        assert event.retag is not None
-        return event.retag.appeared if now else event.retag.gone
+        assert retag is not None
+        return retag.appeared if now else retag.gone
+
+    def _sees(self, tags: tuple[str, ...] | None, groups: tuple[str, ...] | None) -> bool:
+        if self._tags is not None and tags is not None and not _matches(tags, self._tags):
+            return False
+        audience = self._audience
+        return audience is None or groups is None or allowed(audience, groups, self._policy)
 
     async def next(self, idle: float) -> list[Event]:
         """The pending events (none if nothing was queued within `idle` seconds), oldest first.
@@ -373,7 +507,7 @@ class Subscription:
 
 class Hub:
     def __init__(
-        self, store: Store, replay: int = 2048, client_queue: int = 512, max_clients: int = 10000
+        self, store: Store, *, replay: int = 2048, client_queue: int = 512, max_clients: int = 10000
     ) -> None:
         self._store = store
         self._ring: deque[Event] = deque(maxlen=replay)
@@ -382,6 +516,9 @@ class Hub:
         self._max_clients = max_clients
         self._subscribers: set[Subscription] = set()
         self._tags = self._current_tags()  # app key -> tags, to notice retagging
+        self._groups = self._current_groups()  # item key -> groups, to notice regrouping
+        self._filters: dict[tuple[frozenset[str] | None, Audience | None], int] = {}
+        self._filter_ids = itertools.count()
         self._closed = False
         # this loop iteration's events, coalesced per item and sent as one batch when it ends
         self._tick: OrderedDict[str, Event] = OrderedDict()
@@ -389,6 +526,17 @@ class Hub:
         self._synced = False
         self.broadcasts = 0
         store.subscribe(self._on_notice)
+
+    def filter_id(self, tags: frozenset[str] | None, audience: Audience | None) -> int:
+        """A small number naming a stream filter (tag set and audience); equal filters get the
+        same one. Forgotten wholesale now and then: a new number only costs one filtering."""
+        key = (tags, audience)
+        found = self._filters.get(key)
+        if found is None:
+            if len(self._filters) >= FILTER_IDS:
+                self._filters.clear()
+            found = self._filters[key] = next(self._filter_ids)
+        return found
 
     @property
     def clients(self) -> int:
@@ -402,15 +550,18 @@ class Hub:
         self,
         last_event_id: int | None = None,
         tags: frozenset[str] | None = None,
+        audience: Audience | None = None,
+        policy: Policy = OPEN,
         view: View | None = None,
     ) -> Subscription:
         """A new stream; with `last_event_id` it first receives what it missed (or a RESYNC).
-        With `view`, it receives events as that view encodes them.
+        With `policy` enabled, it carries only what `audience` may see. With `view`, it receives
+        events as that view encodes them.
 
         After `close()` the stream is born closed, so a request racing shutdown ends at once.
         """
         self._flush()  # what this iteration changed is in the ring: send it to the others first
-        sub = Subscription(self, tags, self._client_queue, view)
+        sub = Subscription(self, tags, self._client_queue, audience, policy, view)
         if self._closed:
             sub.closed = True
             return sub
@@ -469,6 +620,11 @@ class Hub:
     def _current_tags(self) -> dict[str, tuple[str, ...]]:
         return {app.key: app.tags for app in self._store.snapshot().applications}
 
+    def _current_groups(self) -> dict[str, tuple[str, ...]]:
+        snapshot = self._store.snapshot()
+        items: list[Item] = [*snapshot.applications, *snapshot.bookmarks]
+        return {item.key: item.groups for item in items}
+
     def _since(self, revision: int) -> Sequence[Event] | None:
         if revision > self._store.revision or revision < self._floor:
             return None
@@ -487,15 +643,25 @@ class Hub:
             self._ring.clear()
             self._floor = notice.revision
             self._tags = self._current_tags()
+            self._groups = self._current_groups()
             self._send(Batch([self.resync_event()]))
             return
         for change in notice:
-            event = encode(change, self._retrack(change))
+            event = encode(change, self._retrack(change), self._regroup(change))
             self._ring.append(event)
             _coalesce(self._tick, event)
             self.broadcasts += 1
             log.info("Broadcasted event: %s", event.type)  # the guide's wording
         self._schedule_flush()
+
+    def _regroup(self, change: Change) -> tuple[str, ...] | None:
+        """Records an item's current groups; returns its groups before this change, if known."""
+        key = change.item.key
+        if change.action == "removed":
+            return self._groups.pop(key, None)
+        previous = self._groups.get(key)
+        self._groups[key] = change.item.groups
+        return previous
 
     def _retrack(self, change: Change) -> tuple[str, ...] | None:
         """Records an app's current tags; returns its tags before this change, if known."""

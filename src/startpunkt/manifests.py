@@ -23,6 +23,8 @@ from typing import Any
 
 from startpunkt import safeyaml
 from startpunkt.config import Settings
+from startpunkt.shapes.kube import KubeObject
+from startpunkt.shapes.status import SourcesJSON
 from startpunkt.sources import DEPENDENCY_KINDS, SOURCES
 from startpunkt.store import ObjectKey, Store, object_key
 
@@ -37,7 +39,7 @@ Stamp = tuple[int, int]  # (mtime_ns, size)
 @dataclass(slots=True)
 class _File:
     stamp: Stamp
-    objects: dict[ObjectKey, Mapping[str, Any]] = field(default_factory=dict)
+    objects: dict[ObjectKey, KubeObject] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -145,7 +147,7 @@ def _scan(root: Path, known: Mapping[Path, Stamp], limits: safeyaml.Limits) -> _
 
 class ManifestsDirectory:
     def __init__(
-        self, root: Path, store: Store, settings: Settings, poll_interval: float = 0.5
+        self, root: Path, store: Store, *, settings: Settings, poll_interval: float = 0.5
     ) -> None:
         self.root = root
         self._store = store
@@ -164,7 +166,7 @@ class ManifestsDirectory:
     def errors(self) -> dict[str, str]:
         return {_shown(p): f.error for p, f in sorted(self._files.items()) if f.error}
 
-    def status_json(self) -> Mapping[str, Any]:
+    def status_json(self) -> SourcesJSON:
         return {
             "watching": False,
             "manifests": _shown(self.root),
@@ -197,7 +199,7 @@ class ManifestsDirectory:
         for path in scan.found:
             if (read := scan.reads.get(path)) is not None:
                 self._files[path] = self._entry(path, read, _File(read.stamp))
-        by_source: dict[str, list[Mapping[str, Any]]] = {}
+        by_source: dict[str, list[KubeObject]] = {}
         for entry in self._files.values():
             for key, obj in entry.objects.items():
                 by_source.setdefault(key[0], []).append(obj)
@@ -225,7 +227,7 @@ class ManifestsDirectory:
             entry.error = read.error
             log.error("Skipping %s (fix the file and it is read again)", entry.error)
             return entry
-        objects: dict[ObjectKey, Mapping[str, Any]] = {}
+        objects: dict[ObjectKey, KubeObject] = {}
         for doc in read.documents:
             if (accepted := self._accept(path, doc)) is not None:
                 objects[object_key(accepted[0], accepted[1])] = accepted[1]
@@ -234,7 +236,7 @@ class ManifestsDirectory:
         entry.objects, entry.error = objects, None
         return entry
 
-    def _accept(self, path: Path, doc: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    def _accept(self, path: Path, doc: KubeObject) -> tuple[str, KubeObject] | None:
         meta = doc.get("metadata")
         if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str):
             log.error(

@@ -163,6 +163,8 @@ class Application:
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     # namespace/name of the Services behind the app, for endpoint readiness
     backend_services: tuple[str, ...] = ()
+    # who may see it (access.py); empty: the configured default audience
+    groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _clean_fields(self)
@@ -190,6 +192,7 @@ class Bookmark:
     target_blank: bool | None = None
     location: int = DEFAULT_LOCATION
     has_owner_references: bool = False
+    groups: tuple[str, ...] = ()  # who may see it (access.py)
 
     def __post_init__(self) -> None:
         _clean_fields(self)

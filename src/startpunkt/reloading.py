@@ -35,6 +35,9 @@ RESTART_SECTIONS = (
     "websocket",
     "manifests",
     "clusters",
+    # who is believed decides the server's own set-up (proxy headers, the operator port), and
+    # open streams keep the viewer they connected as
+    "access",
 )
 # sections whose `enabled` flag starts or stops a source (the rest of them applies live)
 SOURCE_SWITCHES = (
@@ -90,6 +93,7 @@ class ConfigFollower:
         self,
         path: Path,
         settings: Settings,
+        *,
         apply: Callable[[Settings, list[str]], None],
         poll_interval: float = 2.0,
     ) -> None:

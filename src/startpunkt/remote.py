@@ -27,8 +27,9 @@ import httpx
 
 from startpunkt.clusters import Clusters, ClusterState, ClusterStatus
 from startpunkt.config import RemoteCluster, Settings, WatchBackoff
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources.remote import SOURCE, remote_object
-from startpunkt.store import KubeObject, Store, qualified
+from startpunkt.store import Store, qualified
 
 log = logging.getLogger(__name__)
 

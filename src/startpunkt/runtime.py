@@ -6,15 +6,17 @@ all stop and the process exits, so a pod never serves a store that silently stop
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from startpunkt import __version__
@@ -36,12 +38,14 @@ from startpunkt.manifests import ManifestsDirectory
 from startpunkt.model import Outcome
 from startpunkt.reloading import ConfigFollower
 from startpunkt.remote import remote_followers
+from startpunkt.shapes.kube import KubeObject
+from startpunkt.shapes.status import SourcesJSON
 from startpunkt.sources import ENDPOINTSLICE_SOURCE, SOURCES, map_object
 from startpunkt.sources import remote as remote_source
 from startpunkt.sources.base import MappingContext
-from startpunkt.store import KubeObject, Store, split_source
+from startpunkt.store import Store, split_source
 from startpunkt.web import serving
-from startpunkt.web.app import create_app
+from startpunkt.web.app import create_app, create_operator_app
 from startpunkt.web.context import WebContext
 
 log = logging.getLogger(__name__)
@@ -165,9 +169,9 @@ class _Backend:
     statuses: Callable[[], list[Any]] = list
 
 
-def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext) -> _Backend:
+def _backend(options: Options, settings: Settings, *, store: Store, ctx: WebContext) -> _Backend:
     if options.manifests is not None:
-        manifests = ManifestsDirectory(options.manifests, store, settings)
+        manifests = ManifestsDirectory(options.manifests, store, settings=settings)
         manifests.load()
         ctx.ready = lambda: manifests.synced
         ctx.sources_status = manifests.status_json
@@ -188,7 +192,9 @@ def _backend(options: Options, settings: Settings, store: Store, ctx: WebContext
         ctx.ready, ctx.sources_status = watchers.ready, watchers.status_json
         work: list[tuple[str, Work]] = []
         if settings.status.enabled:
-            reporter = StatusReporter(api, store, settings, field_manager(identity()))
+            reporter = StatusReporter(
+                api, store, settings=settings, field_manager=field_manager(identity())
+            )
             work.append(("status reporter", reporter.run))
         return _Backend([], client, watchers, api, work, watchers.statuses)
 
@@ -243,15 +249,12 @@ def _more_clusters(
     local_ready, local_status = ctx.ready, ctx.sources_status
     ctx.ready = lambda: local_ready() or clusters.ready()
 
-    def status() -> Mapping[str, Any]:
-        local = dict(local_status())
-        more = [s.as_json() for s in others()]
-        return {
-            **local,
-            "ready": ctx.ready(),
-            "sources": [*local.get("sources", ()), *more],
-            "clusters": [c.as_json() for c in clusters.statuses()],
-        }
+    def status() -> SourcesJSON:
+        body = local_status().copy()
+        body["ready"] = ctx.ready()
+        body["sources"] = [*body.get("sources", []), *(s.as_json() for s in others())]
+        body["clusters"] = [c.as_json() for c in clusters.statuses()]
+        return body
 
     ctx.sources_status = status
     return tasks
@@ -277,16 +280,26 @@ def _follower(options: Options, ctx: WebContext, app: _Swappable) -> ConfigFollo
         app.app = create_app(ctx)
         ctx.hub.publish(Event.build("CONFIG_CHANGED", {"changed": changed}))
 
-    return ConfigFollower(options.config_path, ctx.settings, apply)
+    return ConfigFollower(options.config_path, ctx.settings, apply=apply)
 
 
-async def serve(settings: Settings, options: Options, sock: socket.socket) -> None:
+async def serve(
+    settings: Settings,
+    options: Options,
+    sock: socket.socket,
+    operator_sock: socket.socket | None = None,
+) -> None:
     clusters = Clusters(settings.clusters.local.name, STALE_AFTER)
     store = build_store(settings, revision_base(), options.substitutions, clusters)
     realtime = settings.realtime
-    hub = Hub(store, realtime.replay_buffer, realtime.client_queue, realtime.max_connections)
+    hub = Hub(
+        store,
+        replay=realtime.replay_buffer,
+        client_queue=realtime.client_queue,
+        max_clients=realtime.max_connections,
+    )
     ctx = WebContext(settings=settings, store=store, hub=hub, version=__version__)
-    backend = _backend(options, settings, store, ctx)
+    backend = _backend(options, settings, store=store, ctx=ctx)
     tasks = list(backend.tasks)
     tasks += _more_clusters(settings, options, clusters, backend, ctx)
     leader_work = list(backend.leader_work)
@@ -294,7 +307,7 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
         checker = Checker(settings, store, registry=ctx.registry)
         store.object_listeners.append(_readiness_hook(checker))
         leader_work.append(("availability checker", checker.run))
-    tasks += _leadership(settings, options, backend, ctx, leader_work)
+    tasks += _leadership(settings, options, backend=backend, ctx=ctx, work=leader_work)
     app = _Swappable(create_app(ctx))
     if follower := _follower(options, ctx, app):
         tasks.append(("configuration follower", forever(follower.run())))
@@ -306,6 +319,9 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="off",
+        # with access configured the peer address decides whose identity headers are believed;
+        # uvicorn would replace it with the X-Forwarded-For of a proxy on 127.0.0.1
+        proxy_headers=not settings.access.enabled,
     )
     server = serving.Server(config, hub)
     host, port = sock.getsockname()[:2]
@@ -316,6 +332,8 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
             for name, work in tasks:
                 group.create_task(work, name=name)
             group.create_task(_serve(server, sock, backend.watchers), name="http server")
+            if operator_sock is not None:
+                group.create_task(_operator(ctx, operator_sock), name="operator http server")
             log.info("Startpunkt %s is serving http://%s:%d/", __version__, _display(host), port)
     except* _Stopped:
         pass
@@ -330,6 +348,7 @@ async def serve(settings: Settings, options: Options, sock: socket.socket) -> No
 def _leadership(
     settings: Settings,
     options: Options,
+    *,
     backend: _Backend,
     ctx: WebContext,
     work: list[tuple[str, Work]],
@@ -343,12 +362,48 @@ def _leadership(
     if alone or api is None or connection is None:
         ctx.registry.register(LeaderCollector(lambda: True))
         return [(name, forever(factory())) for name, factory in work]
-    replicas = Replicas(api, ctx.store, settings, connection.namespace, work, ctx.ready)
+    replicas = Replicas(
+        api,
+        ctx.store,
+        settings=settings,
+        fallback_namespace=connection.namespace,
+        work=work,
+        ready=ctx.ready,
+    )
     elector = replicas.elector
     ctx.registry.register(LeaderCollector(lambda: elector.leading))
     sources = ctx.sources_status
     ctx.sources_status = lambda: {**sources(), "leaderElection": elector.status_json()}
     return replicas.tasks()
+
+
+def bind_operator(settings: Settings, host: str) -> socket.socket | None:
+    """The operator port's socket, with `access.operatorEndpoints: port`."""
+    if settings.access.operator_endpoints != "port":
+        return None
+    return bind(host, settings.access.operator_port)
+
+
+class _OperatorServer(uvicorn.Server):
+    """The operator port's server; signals are the main server's business."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def _operator(ctx: WebContext, sock: socket.socket) -> None:
+    config = serving.config(
+        create_operator_app(ctx),
+        ctx.settings.server,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
+    )
+    host, port = sock.getsockname()[:2]
+    log.info("Operator endpoints are served on http://%s:%d/metrics", _display(host), port)
+    await forever(_OperatorServer(config).serve(sockets=[sock]))
 
 
 def _readiness_hook(checker: Checker) -> Callable[[str], None]:

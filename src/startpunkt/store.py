@@ -14,7 +14,6 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from startpunkt.model import (
@@ -28,11 +27,10 @@ from startpunkt.model import (
     Reference,
     Verdict,
 )
+from startpunkt.shapes.kube import KubeObject, ObjectEventType
 
 log = logging.getLogger(__name__)
 
-KubeObject = Mapping[str, Any]
-EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 # (source name, namespace, name); the source name is qualified with the cluster (`qualified`)
 ObjectKey = tuple[str, str, str]
 CLUSTER_SEPARATOR = "::"
@@ -86,8 +84,9 @@ class Resync:
 
 Notice = Sequence[Change] | Resync
 Listener = Callable[[Notice], None]
-# None: the object is not a candidate itself, only something others may refer to
-Mapper = Callable[[str, KubeObject], Outcome | None]
+# the outcome of one object of a source; None: the object is not a candidate itself, only
+# something others may refer to
+OutcomeOf = Callable[[str, KubeObject], Outcome | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +139,7 @@ def object_key(source: str, obj: KubeObject) -> ObjectKey:
 class Store:
     def __init__(
         self,
-        mapper: Mapper,
+        mapper: OutcomeOf,
         precedence: Mapping[str, int] | None = None,
         first_revision: int = 0,
     ) -> None:
@@ -254,7 +253,7 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def apply(self, source: str, event: EventType, obj: KubeObject) -> list[Change]:
+    def apply(self, source: str, event: ObjectEventType, obj: KubeObject) -> list[Change]:
         """One watch event."""
         key = object_key(source, obj)
         if event == "DELETED":
@@ -275,6 +274,7 @@ class Store:
         self,
         source: str,
         objects: Iterable[KubeObject],
+        *,
         namespace: str | None = None,
         quiet: bool = False,
     ) -> list[Change]:

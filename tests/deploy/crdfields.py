@@ -13,7 +13,8 @@ APPLICATION_FIELDS = {
     "v1alpha3": APPLICATION_V1ALPHA1 | {"rootPath", "tags"},
     "v1alpha4": APPLICATION_V1ALPHA1
     | {"rootPath", "tags", "urlFrom"}
-    | {"healthUrl", "probe", "acceptedStatusCodes", "probeTimeout"},
+    | {"healthUrl", "probe", "acceptedStatusCodes", "probeTimeout"}
+    | {"groups"},
 }
 APPLICATION_REQUIRED = {
     "v1alpha1": {"name", "url"},
@@ -22,5 +23,6 @@ APPLICATION_REQUIRED = {
     "v1alpha4": {"name"},
 }
 BOOKMARK_FIELDS = {"name", "group", "url", "icon", "info", "targetBlank", "location"}
+BOOKMARK_V1ALPHA4_FIELDS = BOOKMARK_FIELDS | {"groups"}  # who may see it
 URLFROM_FIELDS = {"apiVersion", "kind", "name", "namespace", "apiGroup", "property", "urlTemplate"}
 URLFROM_REQUIRED = {"apiVersion", "kind", "name", "property"}

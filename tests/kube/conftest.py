@@ -98,11 +98,11 @@ async def run_reflector() -> AsyncIterator[Callable[..., Reflector]]:
             reflector = Reflector(
                 api,
                 Discovery(api, ttl=0.2),
-                store,
-                source,
-                found.kinds,
-                namespace,
-                settings.watch,
+                store=store,
+                source=source,
+                kinds=found.kinds,
+                namespace=namespace,
+                settings=settings.watch,
             )
         tasks.append(asyncio.get_running_loop().create_task(reflector.run()))
         return reflector

@@ -80,7 +80,13 @@ async def test_deeply_nested_objects_are_listed_and_watched_cut_to_the_depth_lim
     from startpunkt.kube.discovery import Discovery  # noqa: PLC0415
 
     reflector = Reflector(
-        api, Discovery(api, ttl=0.2), store, "nests", (KIND,), kube_namespace, settings.watch
+        api,
+        Discovery(api, ttl=0.2),
+        store=store,
+        source="nests",
+        kinds=(KIND,),
+        namespace=kube_namespace,
+        settings=settings.watch,
     )
     run_reflector(api, store, settings, reflector=reflector)
     await eventually(lambda: reflector.status.state is ReflectorState.SYNCED, what="the list")

@@ -79,7 +79,7 @@ async def replicas(
         clients.append(client)
         config = LeaseConfig("startpunkt", kube_namespace, name, **{**FAST, **timing})
         worker = Worker()
-        elector = LeaderElector(Api(client), config, worker.run)
+        elector = LeaderElector(Api(client), config, lead=worker.run)
         task = asyncio.get_running_loop().create_task(elector.run(), name=f"elector {name}")
         tasks.append(task)
         return elector, worker, task
@@ -247,7 +247,7 @@ async def test_a_lease_namespace_that_does_not_exist_means_working_alone(
     elector = LeaderElector(
         api_factory(connection(kube_cluster)),
         LeaseConfig("startpunkt", "no-such-namespace", "replica-a", **FAST),
-        Worker().run,
+        lead=Worker().run,
     )
     task = asyncio.get_running_loop().create_task(elector.run())
     try:

@@ -101,7 +101,7 @@ async def test_only_state_changes_are_written(api_factory) -> None:
     store = store_with("https://a.example", "https://b.example")
     a, b = ProbeTarget("https://a.example"), ProbeTarget("https://b.example")
     api = api_factory(Connection(server="http://127.0.0.1:9"))  # never asked here
-    publisher = Publisher(api, store, "apps", ready=lambda: True)
+    publisher = Publisher(api, store, namespace="apps", ready=lambda: True)
     store.set_availability(a, Availability(State.UP, 200, 10.0, 1.0))
     assert publisher.changes() == {target_key(a): "u 200 10 1"}  # b is unknown: not published
     publisher._published = {target_key(a): State.UP}
@@ -112,7 +112,7 @@ async def test_only_state_changes_are_written(api_factory) -> None:
     publisher._published = {target_key(a): State.DOWN, "gone-target0": State.UP}
     store.set_availability(b, Availability(State.UP, 200, 1.0, 2.0))
     assert publisher.changes() == {target_key(b): "u 200 1 2", "gone-target0": None}
-    not_ready = Publisher(api, store, "apps", ready=lambda: False)
+    not_ready = Publisher(api, store, namespace="apps", ready=lambda: False)
     not_ready._published = {"gone-target0": State.UP}
     # while the store is still filling, a target it lacks may just not have arrived yet
     assert "gone-target0" not in not_ready.changes()
@@ -126,7 +126,7 @@ async def test_a_follower_shows_what_the_leader_publishes(
     urls = ("https://a.example", "https://b.example")
     leader, follower_store = store_with(*urls), store_with(*urls)
     a, b = (ProbeTarget(u) for u in urls)
-    publisher = Publisher(api, leader, kube_namespace, ready=lambda: True)
+    publisher = Publisher(api, leader, namespace=kube_namespace, ready=lambda: True)
     Follower(follower_store, kube_namespace, active=lambda: True)  # listens to the store
     recorder = Recorder(follower_store)
     path = configmap_path(kube_namespace)
@@ -184,7 +184,7 @@ async def test_a_deleted_configmap_is_written_whole_again(
     leader = store_with("https://a.example", "https://b.example")
     a, b = ProbeTarget("https://a.example"), ProbeTarget("https://b.example")
     leader.set_availability(a, Availability(State.UP, 200, 10.0, 1.0))
-    publisher = Publisher(api, leader, kube_namespace, ready=lambda: True)
+    publisher = Publisher(api, leader, namespace=kube_namespace, ready=lambda: True)
     path = configmap_path(kube_namespace)
 
     def published() -> dict[str, str]:
@@ -210,7 +210,7 @@ async def test_a_leader_that_may_not_publish_says_what_to_grant_once(
     api = api_factory(connection(kube_cluster, kube_cluster.token_for("alice")))
     leader = store_with("https://a.example")
     leader.set_availability(ProbeTarget("https://a.example"), Availability(State.UP, 200))
-    publisher = Publisher(api, leader, kube_namespace, ready=lambda: True)
+    publisher = Publisher(api, leader, namespace=kube_namespace, ready=lambda: True)
     task = asyncio.get_running_loop().create_task(publisher.run())
     try:
         await eventually(lambda: "Forbidden" in caplog.text, what="the message")

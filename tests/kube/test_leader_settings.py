@@ -19,16 +19,18 @@ def test_the_pod_name_is_the_identity_and_outside_a_pod_host_and_process() -> No
 
 def test_the_namespace_is_the_configured_one_else_the_pods_else_the_connections() -> None:
     pod = {"POD_NAMESPACE": "startpunkt", "POD_NAME": "p"}
-    assert lease_config(LeaderElection(), "default", pod).namespace == "startpunkt"
-    assert lease_config(LeaderElection(), "from-kubeconfig", {}).namespace == "from-kubeconfig"
+    assert lease_config(LeaderElection(), "default", environ=pod).namespace == "startpunkt"
+    assert (
+        lease_config(LeaderElection(), "from-kubeconfig", environ={}).namespace == "from-kubeconfig"
+    )
     chosen = LeaderElection(namespace="elsewhere", lease_name="portal")
-    lease = lease_config(chosen, "default", pod)
+    lease = lease_config(chosen, "default", environ=pod)
     assert (lease.namespace, lease.name) == ("elsewhere", "portal")
     assert lease.path == "/apis/coordination.k8s.io/v1/namespaces/elsewhere/leases/portal"
 
 
 def test_defaults_are_client_gos() -> None:
-    lease = lease_config(LeaderElection(), "default", {})
+    lease = lease_config(LeaderElection(), "default", environ={})
     assert (lease.lease_duration, lease.renew_deadline, lease.retry_period) == (15, 10, 2)
 
 

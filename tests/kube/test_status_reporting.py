@@ -42,7 +42,7 @@ def conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_a_shown_app_reports_its_url_and_availability() -> None:
     up = Availability(State.UP, 200, 12.0, 1_800_000_000.0)
-    status = desired_status(OBJ, Outcome.shown(REF, APP), up, now=1_800_000_100.0)
+    status = desired_status(OBJ, Outcome.shown(REF, APP), availability=up, now=1_800_000_100.0)
     assert status["url"] == "https://wiki.example"
     assert status["available"] is True
     assert status["lastChecked"] == "2027-01-15T08:00:00.000Z"
@@ -58,7 +58,7 @@ def test_a_shown_app_reports_its_url_and_availability() -> None:
 
 def test_a_hidden_app_says_why_and_keeps_its_derived_url() -> None:
     outcome = Outcome.hidden(REF, "spec.enabled is false", APP)
-    status = desired_status(OBJ, outcome, Availability(), now=0.0)
+    status = desired_status(OBJ, outcome, availability=Availability(), now=0.0)
     shown = conditions(status)["Shown"]
     assert (shown["status"], shown["reason"], shown["message"]) == (
         "False",
@@ -71,7 +71,9 @@ def test_a_hidden_app_says_why_and_keeps_its_derived_url() -> None:
 
 
 def test_a_rejected_object_names_the_error() -> None:
-    status = desired_status(OBJ, Outcome.rejected(REF, "spec.location 'x'"), None, now=0.0)
+    status = desired_status(
+        OBJ, Outcome.rejected(REF, "spec.location 'x'"), availability=None, now=0.0
+    )
     shown = conditions(status)["Shown"]
     assert (shown["status"], shown["reason"]) == ("False", "Rejected")
     assert "Available" not in conditions(status)
@@ -79,14 +81,18 @@ def test_a_rejected_object_names_the_error() -> None:
 
 def test_transition_times_move_only_when_a_condition_changes() -> None:
     up = Availability(State.UP, 200, 5.0, 100.0)
-    first = desired_status(OBJ, Outcome.shown(REF, APP), up, now=100.0)
-    again = desired_status({**OBJ, "status": first}, Outcome.shown(REF, APP), up, now=200.0)
+    first = desired_status(OBJ, Outcome.shown(REF, APP), availability=up, now=100.0)
+    again = desired_status(
+        {**OBJ, "status": first}, Outcome.shown(REF, APP), availability=up, now=200.0
+    )
     assert (
         conditions(again)["Available"]["lastTransitionTime"]
         == (conditions(first)["Available"]["lastTransitionTime"])
     )
     down = Availability(State.DOWN, 503, 5.0, 300.0)
-    later = desired_status({**OBJ, "status": again}, Outcome.shown(REF, APP), down, now=300.0)
+    later = desired_status(
+        {**OBJ, "status": again}, Outcome.shown(REF, APP), availability=down, now=300.0
+    )
     assert (
         conditions(later)["Available"]["lastTransitionTime"]
         != (conditions(again)["Available"]["lastTransitionTime"])

@@ -78,7 +78,7 @@ def test_root_path_join_has_exactly_one_slash(url: str, root: str | None, expect
     ],
 )
 def test_default_ports_are_left_out(scheme: str, port: int | None, expected: str) -> None:
-    assert urls.build(scheme, "h.example.com", port, "p") == expected
+    assert urls.build(scheme, "h.example.com", port=port, path="p") == expected
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,27 @@ BOOKMARKS = "bookmarks"
 STREAM = "/api/updates/stream"
 
 
+def source_status(
+    source: str, state: str, namespace: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """One source's entry in the runtime status, with every field a reflector reports."""
+    return {
+        "source": source,
+        "kind": source,
+        "namespace": namespace,
+        "state": state,
+        "synced": state == "synced",
+        "apiVersion": None,
+        "resourceVersion": None,
+        "lastEvent": None,
+        "lastError": None,
+        "reconnects": 0,
+        "relists": 0,
+        "events": {},
+        **fields,
+    }
+
+
 def app_object(name: str, group: str = "Tools", namespace: str = "default", **spec: Any) -> dict:
     """An Application-like object; `url` defaults to one unique per name (the store de-duplicates
     by URL)."""

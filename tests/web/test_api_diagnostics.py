@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import Site
+from tests.web.conftest import Site, source_status
 
 
 async def test_every_object_is_listed_with_its_verdict_reason_and_urls(site: Site) -> None:
@@ -70,7 +70,7 @@ async def test_sources_reports_the_runtime_status(site: Site) -> None:
     status = {
         "watching": True,
         "ready": True,
-        "sources": [{"source": "ingress", "namespace": None, "state": "synced", "relists": 0}],
+        "sources": [source_status("ingress", "synced", relists=2)],
     }
     site.sources.update(status)
 

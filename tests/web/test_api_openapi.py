@@ -6,38 +6,13 @@ import re
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator, ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from jsonschema import ValidationError
 from starlette.routing import Route
 
 from startpunkt.model import Availability, State
 from startpunkt.store import probe_target
-from tests.web.conftest import MakeSite, Site
-
-URI = "urn:startpunkt:openapi"
-
-
-class Contract:
-    def __init__(self, doc: dict[str, Any]) -> None:
-        self.doc = doc
-        resource = Resource.from_contents(doc, default_specification=DRAFT202012)
-        self.registry: Registry[Any] = Registry().with_resource(URI, resource)
-        for schema in doc["components"]["schemas"].values():
-            Draft202012Validator.check_schema(schema)  # each one is valid JSON Schema
-
-    def check(self, schema: dict[str, Any], value: Any) -> None:
-        ref = schema.get("$ref")
-        root = {"$ref": f"{URI}{ref}"} if ref else schema
-        Draft202012Validator(root, registry=self.registry).validate(value)
-
-    def response_schema(self, template: str, status: int) -> dict[str, Any]:
-        response = self.doc["paths"][template]["get"]["responses"][str(status)]
-        schema: dict[str, Any] = response["content"]["application/json"]["schema"]
-        return schema
-
-    def component(self, name: str) -> dict[str, Any]:
-        return {"$ref": f"#/components/schemas/{name}"}
+from tests.openapicontract import Contract
+from tests.web.conftest import MakeSite, Site, source_status
 
 
 @pytest.fixture
@@ -58,7 +33,7 @@ def fill(site: Site) -> None:
     site.put("Broken", reject="bad spec")
     site.put_bookmark("Docs", "Reading", info="Read me")
     site.sources.update(
-        {"watching": True, "ready": True, "sources": [{"source": "x", "state": "synced"}]}
+        {"watching": True, "ready": True, "sources": [source_status("x", "synced")]}
     )
 
 
@@ -99,7 +74,7 @@ async def test_every_response_matches_the_document(site: Site, contract: Contrac
 
 async def test_errors_match_the_error_schema(make_site: MakeSite, contract: Contract) -> None:
     site = await make_site(ready=lambda: False)
-    site.sources.update({"ready": False, "sources": [{"source": "x", "state": "syncing"}]})
+    site.sources.update({"ready": False, "sources": [source_status("x", "syncing")]})
     for url, status in (("/readyz", 503), ("/api/nope", 404)):
         response = await site.get(url)
         assert response.status_code == status

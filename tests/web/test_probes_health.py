@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import MakeSite, Site
+from tests.web.conftest import MakeSite, Site, source_status
 
 
 async def test_livez_answers_even_when_nothing_is_synced(make_site: MakeSite) -> None:
@@ -22,10 +22,11 @@ async def test_readyz_is_503_naming_the_sources_not_synced(make_site: MakeSite) 
             "watching": True,
             "ready": False,
             "sources": [
-                {"source": "ingress", "namespace": None, "state": "synced"},
-                {"source": "route", "namespace": None, "state": "absent"},
-                {"source": "startpunkt", "namespace": "apps", "state": "syncing"},
-                {"source": "hajimari", "namespace": None, "state": "forbidden"},
+                source_status("ingress", "synced"),
+                # listed, then its CRD went away
+                source_status("route", "absent", synced=True),
+                source_status("startpunkt", "syncing", "apps"),
+                source_status("hajimari", "forbidden"),
             ],
         }
     )

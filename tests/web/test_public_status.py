@@ -9,7 +9,7 @@ import httpx
 
 from tests.serving import Served
 from tests.waiting import wait_until
-from tests.web.conftest import MakeSite
+from tests.web.conftest import MakeSite, source_status
 
 FORBIDDEN = (
     '403 Forbidden: applications.startpunkt.ullberg.us is forbidden: User "system:serviceaccount:'
@@ -48,11 +48,11 @@ async def test_api_server_errors_are_published_as_a_category(make_site: MakeSite
             "watching": True,
             "ready": False,
             "sources": [
-                {"source": "startpunkt-application", "state": "forbidden", "lastError": FORBIDDEN},
-                {"source": "ingress", "state": "reconnecting", "lastError": REFUSED},
-                {"source": "route", "state": "reconnecting", "lastError": TIMEOUT},
-                {"source": "istio", "state": "syncing", "lastError": "watch ended immediately"},
-                {"source": "httproute", "state": "synced", "lastError": None},
+                source_status("startpunkt-application", "forbidden", lastError=FORBIDDEN),
+                source_status("ingress", "reconnecting", lastError=REFUSED),
+                source_status("route", "reconnecting", lastError=TIMEOUT),
+                source_status("istio", "syncing", lastError="watch ended immediately"),
+                source_status("httproute", "synced"),
             ],
         }
     )

@@ -137,6 +137,7 @@ async def test_a_client_that_leaves_frees_its_place(site: Site) -> None:
     await site.stream_ready(0)
 
 
+@pytest.mark.timeout(60)  # fills the kernel buffers of a real socket first
 async def test_a_websocket_client_that_stops_reading_is_cut_off_and_reset(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -44,8 +44,9 @@ from startpunkt.checking.readiness import (
 )
 from startpunkt.config import Backoff, Settings
 from startpunkt.model import State
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import ENDPOINTSLICE_SOURCE
-from startpunkt.store import KubeObject, Notice, ProbeTarget, Resync, Store, probe_target
+from startpunkt.store import Notice, ProbeTarget, Resync, Store, probe_target
 
 log = logging.getLogger(__name__)
 

@@ -125,9 +125,9 @@ async def probe(
             status, refused = await _follow(
                 transport,
                 target.url,
-                settings.max_redirects,
-                httpx.Timeout(timeout),
-                settings.health_url_hosts,
+                max_redirects=settings.max_redirects,
+                limits=httpx.Timeout(timeout),
+                other_hosts=settings.health_url_hosts,
             )
     except (TimeoutError, httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as e:
         outcome, message = _describe(e, timeout)
@@ -143,6 +143,7 @@ async def probe(
 async def _follow(
     transport: httpx.AsyncBaseTransport,
     url: str,
+    *,
     max_redirects: int,
     limits: httpx.Timeout,
     other_hosts: tuple[str, ...] = (),
@@ -172,14 +173,14 @@ async def _follow(
 async def _request(
     transport: httpx.AsyncBaseTransport, url: str, limits: httpx.Timeout
 ) -> tuple[int, str | None]:
-    status, location = await _send(transport, "HEAD", url, limits)
+    status, location = await _send(transport, "HEAD", url=url, limits=limits)
     if status in RETRY_WITH_GET:
-        status, location = await _send(transport, "GET", url, limits)
+        status, location = await _send(transport, "GET", url=url, limits=limits)
     return status, location
 
 
 async def _send(
-    transport: httpx.AsyncBaseTransport, method: str, url: str, limits: httpx.Timeout
+    transport: httpx.AsyncBaseTransport, method: str, *, url: str, limits: httpx.Timeout
 ) -> tuple[int, str | None]:
     request = httpx.Request(method, url, headers=HEADERS, extensions={"timeout": limits.as_dict()})
     response = await transport.handle_async_request(request)

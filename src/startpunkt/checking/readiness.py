@@ -12,13 +12,14 @@ from typing import Any, Literal
 
 from startpunkt.checking.probing import ProbeResult
 from startpunkt.model import Availability, State
+from startpunkt.shapes.kube import KubeObject
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 Readiness = Literal["ready", "partial", "none-ready", "empty", "unknown"]
 
 
-def service_of(endpoint_slice: Mapping[str, Any]) -> str | None:
+def service_of(endpoint_slice: KubeObject) -> str | None:
     """`namespace/name` of the Service an EndpointSlice belongs to."""
     meta = endpoint_slice.get("metadata")
     if not isinstance(meta, Mapping):
@@ -31,7 +32,7 @@ def service_of(endpoint_slice: Mapping[str, Any]) -> str | None:
     return f"{namespace}/{name}"
 
 
-def endpoint_readiness(slices: Iterable[Mapping[str, Any]], services: Iterable[str]) -> Readiness:
+def endpoint_readiness(slices: Iterable[KubeObject], services: Iterable[str]) -> Readiness:
     """How ready the endpoints of `services` ("namespace/name") are.
 
     Reads discovery.k8s.io/v1 and v1beta1 EndpointSlices alike (`endpoints[].conditions.ready`,

@@ -35,8 +35,9 @@ from startpunkt.kube.connection import (
     from_kubeconfig,
     from_kubeconfig_text,
 )
-from startpunkt.kube.reflector import Backoff, ReflectorState
+from startpunkt.kube.reflector import Backoff
 from startpunkt.kube.watching import Watchers
+from startpunkt.shapes.status import ReflectorState
 from startpunkt.store import Store
 
 log = logging.getLogger(__name__)

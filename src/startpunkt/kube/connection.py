@@ -122,7 +122,7 @@ def _materialise(data: bytes | None, suffix: str) -> str:
     return path
 
 
-def _named(entries: Any, name: str, what: str, source: str) -> Mapping[str, Any]:
+def _named(entries: Any, name: str, *, what: str, source: str) -> Mapping[str, Any]:
     for entry in entries or ():
         if isinstance(entry, Mapping) and entry.get("name") == name:
             value = entry.get(what)
@@ -177,7 +177,7 @@ def _relative(path: object, base: Path | None) -> str | None:
 def from_kubeconfig(paths: list[Path], context: str | None = None) -> Connection:
     config, first = _merge_kubeconfigs(paths)
     source = ", ".join(str(p) for p in paths)
-    return _connection(config, context, source, first, allow_exec=True)
+    return _connection(config, context, source=source, base=first, allow_exec=True)
 
 
 MAX_KUBECONFIG_TEXT = 1 << 20
@@ -213,28 +213,34 @@ def from_kubeconfig_text(
             for section in ("clusters", "users", "contexts")
         },
     }
-    return _connection(config, context, source, None, allow_exec=allow_exec)
+    return _connection(config, context, source=source, base=None, allow_exec=allow_exec)
 
 
 def _connection(
     config: Mapping[str, Any],
     context: str | None,
+    *,
     source: str,
     base: Path | None,
-    *,
     allow_exec: bool,
 ) -> Connection:
     """The context's cluster and user -> a Connection; `base`: the file relative paths follow."""
     name = context or config.get("current-context")
     if not name:
         raise ConnectionConfigError(f"{source}: no current-context; pass --context NAME")
-    ctx = _named(config["contexts"], name, "context", source)
-    cluster = _named(config["clusters"], str(ctx.get("cluster")), "cluster", source)
-    user = _named(config["users"], str(ctx.get("user")), "user", source) if ctx.get("user") else {}
+    ctx = _named(config["contexts"], name, what="context", source=source)
+    cluster = _named(config["clusters"], str(ctx.get("cluster")), what="cluster", source=source)
+    user = (
+        _named(config["users"], str(ctx.get("user")), what="user", source=source)
+        if ctx.get("user")
+        else {}
+    )
     if not cluster.get("server"):
         raise ConnectionConfigError(f"{source}: cluster {ctx.get('cluster')!r} has no server")
     try:
-        return _connection_of(name, ctx, cluster, user, base, allow_exec=allow_exec)
+        return _connection_of(
+            name, ctx, cluster=cluster, user=user, base=base, allow_exec=allow_exec
+        )
     except ValueError as e:
         raise ConnectionConfigError(f"{source}: {e}") from e
 
@@ -242,10 +248,10 @@ def _connection(
 def _connection_of(
     name: str,
     ctx: Mapping[str, Any],
+    *,
     cluster: Mapping[str, Any],
     user: Mapping[str, Any],
     base: Path | None,
-    *,
     allow_exec: bool,
 ) -> Connection:
     """ValueError, with the fix in its message, for a setting Startpunkt cannot use."""
@@ -266,7 +272,9 @@ def _connection_of(
         client_cert=(cert, key) if cert and key else None,
         namespace=str(ctx.get("namespace") or "default"),
         description=f"kubeconfig {base} (context {name})" if base else f"context {name}",
-        exec_plugin=_exec_plugin(user, user_name, cluster, base, allow_exec=allow_exec),
+        exec_plugin=_exec_plugin(
+            user, user_name, cluster=cluster, base=base, allow_exec=allow_exec
+        ),
         proxy=_proxy(cluster),
     )
 
@@ -283,9 +291,9 @@ def _decoded(section: Mapping[str, Any], key: str, owner: str) -> bytes | None:
 def _exec_plugin(
     user: Mapping[str, Any],
     user_name: str,
+    *,
     cluster: Mapping[str, Any],
     base: Path | None,
-    *,
     allow_exec: bool,
 ) -> ExecPlugin | None:
     if "auth-provider" in user:

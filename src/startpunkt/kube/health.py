@@ -8,7 +8,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from startpunkt.clusters import ClusterState, ClusterStatus
-from startpunkt.kube.reflector import ReflectorState, ReflectorStatus
+from startpunkt.kube.reflector import ReflectorStatus
+from startpunkt.shapes.status import ReflectorState
 
 
 class WatchCollector(Collector):

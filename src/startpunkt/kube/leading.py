@@ -33,18 +33,13 @@ from typing import Any
 
 from startpunkt.config import LeaderElection
 from startpunkt.kube.api import TRANSIENT, Api, ApiError, JSONObject
+from startpunkt.shapes.status import LeaderElectionJSON, Role
 
 log = logging.getLogger(__name__)
 
 GROUP_VERSION = "coordination.k8s.io/v1"
 
 Work = Callable[[], Coroutine[Any, Any, None]]
-
-
-class Role(enum.StrEnum):
-    FOLLOWER = "follower"
-    LEADER = "leader"
-    ALONE = "alone"  # the Lease cannot be used: this replica does everything itself
 
 
 WORKING = (Role.LEADER, Role.ALONE)
@@ -89,6 +84,7 @@ def identity(environ: Mapping[str, str] | None = None) -> str:
 def lease_config(
     settings: LeaderElection,
     fallback_namespace: str,
+    *,
     environ: Mapping[str, str] | None = None,
     unusable_retry: float = 60.0,
 ) -> LeaseConfig:
@@ -141,6 +137,7 @@ class LeaderElector:
         self,
         api: Api,
         config: LeaseConfig,
+        *,
         lead: Work,
         rng: Callable[[], float] = random.random,
     ) -> None:
@@ -167,12 +164,12 @@ class LeaderElector:
         """Whether this replica does the leader's work (as the leader, or alone)."""
         return self.role in WORKING
 
-    def status_json(self) -> dict[str, Any]:
+    def status_json(self) -> LeaderElectionJSON:
         return {
             "lease": self.config.where,
             "identity": self.config.identity,
             "holder": self.holder,
-            "role": self.role.value,
+            "role": self.role,
         }
 
     async def run(self) -> None:

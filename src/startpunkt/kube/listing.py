@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from startpunkt.config import Settings
 from startpunkt.kube.api import Api
 from startpunkt.kube.discovery import Discovery
-from startpunkt.kube.reflector import Reflector, ReflectorState
+from startpunkt.kube.reflector import Reflector
 from startpunkt.kube.watching import plans
+from startpunkt.shapes.status import ReflectorState, SourcesJSON
 from startpunkt.store import Store
 
 log = logging.getLogger(__name__)
@@ -31,11 +30,11 @@ class Lister:
             Reflector(
                 api,
                 discovery,
-                store,
-                p.source,
-                p.kinds,
-                p.namespace,
-                settings.watch,
+                store=store,
+                source=p.source,
+                kinds=p.kinds,
+                namespace=p.namespace,
+                settings=settings.watch,
                 cluster=("", settings.clusters.local.name),
             )
             for p in plans(settings)
@@ -59,7 +58,7 @@ class Lister:
     def ready(self) -> bool:
         return self._listed_at is not None
 
-    def status_json(self) -> Mapping[str, Any]:
+    def status_json(self) -> SourcesJSON:
         return {
             "watching": False,
             "ready": self.ready(),

@@ -121,6 +121,7 @@ class Publisher:
         self,
         api: Api,
         store: Store,
+        *,
         namespace: str,
         ready: Callable[[], bool],
         field_manager: str = "startpunkt",

@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import enum
 import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from startpunkt.config import Watch as WatchSettings
 from startpunkt.kube.api import TRANSIENT, Api, ApiError, JSONObject, collection_path
 from startpunkt.kube.discovery import Discovery
 from startpunkt.model import ResourceKind
+from startpunkt.shapes.kube import watch_event
+from startpunkt.shapes.status import ReflectorState, SourceStatusJSON
 from startpunkt.store import Store, qualified
 
 log = logging.getLogger(__name__)
@@ -41,14 +41,6 @@ log = logging.getLogger(__name__)
 FORBIDDEN_TRIES = 5
 # listings started over after an expired continue token before one unpaginated LIST
 CONTINUE_RESTARTS = 1
-
-
-class ReflectorState(enum.StrEnum):
-    SYNCING = "syncing"
-    SYNCED = "synced"
-    RECONNECTING = "reconnecting"
-    ABSENT = "absent"
-    FORBIDDEN = "forbidden"
 
 
 @dataclass(slots=True)
@@ -73,13 +65,13 @@ class ReflectorStatus:
     def scope(self) -> str:
         return f"namespace {self.namespace}" if self.namespace else "all namespaces"
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> SourceStatusJSON:
         return {
             "source": self.source,
             "cluster": self.cluster or None,
             "kind": self.label,
             "namespace": self.namespace,
-            "state": self.state.value,
+            "state": self.state,
             "synced": self.synced_once,
             "apiVersion": self.api_version,
             "resourceVersion": self.resource_version,
@@ -116,6 +108,7 @@ class Reflector:
         self,
         api: Api,
         discovery: Discovery,
+        *,
         store: Store,
         source: str,
         kinds: tuple[ResourceKind, ...],
@@ -208,7 +201,7 @@ class Reflector:
                 )
             status.state = ReflectorState.ABSENT
             # an API that disappeared takes its objects with it
-            self._store.replace(self.store_source, [], status.namespace)
+            self._store.replace(self.store_source, [], namespace=status.namespace)
             return None
         self._kind = kind
         status.api_version = kind.api_version
@@ -259,7 +252,7 @@ class Reflector:
                 break
         status = self.status
         self._store.replace(
-            self.store_source, items, status.namespace, quiet=not status.synced_once
+            self.store_source, items, namespace=status.namespace, quiet=not status.synced_once
         )
         status.resource_version = self._version = version
         # the store now matches the server: this source is synced
@@ -303,12 +296,12 @@ class Reflector:
         self._backoff.reset()
         self._forbidden_in_a_row = 0
 
-    def _handle(self, event: JSONObject) -> None:
+    def _handle(self, line: JSONObject) -> None:
         status = self.status
-        kind = str(event.get("type", ""))
-        obj = event.get("object")
-        if not isinstance(obj, dict):
+        event = watch_event(line)
+        if event is None:
             return
+        kind, obj = event["type"], event["object"]
         status.events[kind] += 1
         status.last_event = time.time()
         if kind == "ERROR":
@@ -319,13 +312,13 @@ class Reflector:
         meta = obj.get("metadata") or {}
         if version := meta.get("resourceVersion"):
             status.resource_version = self._version = str(version)
-        if kind not in ("ADDED", "MODIFIED", "DELETED"):
-            return  # BOOKMARK: only the version moves
+        if kind == "BOOKMARK":
+            return  # only the version moves
         if self._log_events:
             log.info(
                 "%s %s: %s/%s", status.label, kind, meta.get("namespace", ""), meta.get("name", "")
             )
-        self._store.apply(self.store_source, kind, obj)  # type: ignore[arg-type]
+        self._store.apply(self.store_source, kind, obj)
 
     async def _api_error(self, error: ApiError) -> None:
         status = self.status

@@ -14,10 +14,11 @@ from startpunkt.aio import forever
 from startpunkt.config import Settings
 from startpunkt.kube.api import Api
 from startpunkt.kube.discovery import Discovery
-from startpunkt.kube.leading import LeaderElector, Role, Work, lease_config
+from startpunkt.kube.leading import LeaderElector, Work, lease_config
 from startpunkt.kube.publishing import CONFIGMAP_KIND, CONFIGMAP_NAME, Follower, Publisher
 from startpunkt.kube.publishing import SOURCE as PUBLISHED_SOURCE
 from startpunkt.kube.reflector import Reflector
+from startpunkt.shapes.status import Role
 from startpunkt.store import Store
 
 
@@ -51,6 +52,7 @@ class Replicas:
         self,
         api: Api,
         store: Store,
+        *,
         settings: Settings,
         fallback_namespace: str,
         work: Sequence[tuple[str, Work]],
@@ -62,20 +64,26 @@ class Replicas:
             unusable_retry=settings.watch.forbidden_retry,
         )
         namespace = config.namespace
-        self.publisher = Publisher(api, store, namespace, ready, field_manager(config.identity))
+        self.publisher = Publisher(
+            api,
+            store,
+            namespace=namespace,
+            ready=ready,
+            field_manager=field_manager(config.identity),
+        )
         self._elected = asyncio.Event()
         leader_work = [*work, ("availability publisher", self._publish)]
-        self.elector = LeaderElector(api, config, lambda: together(leader_work))
+        self.elector = LeaderElector(api, config, lead=lambda: together(leader_work))
         self.follower = Follower(store, namespace, lambda: self.elector.role is Role.FOLLOWER)
         self.elector.role_listeners.append(self._role_changed)
         self._reflector = Reflector(
             api,
             Discovery(api, ttl=settings.watch.absent_recheck),
-            store,
-            PUBLISHED_SOURCE,
-            (CONFIGMAP_KIND,),
-            namespace,
-            settings.watch,
+            store=store,
+            source=PUBLISHED_SOURCE,
+            kinds=(CONFIGMAP_KIND,),
+            namespace=namespace,
+            settings=settings.watch,
             field_selector=f"metadata.name={CONFIGMAP_NAME}",
             log_events=False,
         )

@@ -14,13 +14,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from startpunkt.config import Settings
 from startpunkt.kube.api import TRANSIENT, Api, ApiError
 from startpunkt.model import Application, Availability, Item, Outcome, State, Verdict
 from startpunkt.shapes import iso
-from startpunkt.store import KubeObject, Store
+from startpunkt.shapes.kube import Condition, ConditionStatus, KubeObject, ObjectStatus
+from startpunkt.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -34,24 +35,31 @@ _CONCURRENCY = 8
 _PASS_INTERVAL = 1.0  # at most one pass over the objects a second
 
 
-def _condition(type_: str, status: str, reason: str, message: str) -> dict[str, str]:
+_CONDITION_STATUS: dict[bool | None, ConditionStatus] = {
+    True: "True",
+    False: "False",
+    None: "Unknown",
+}
+
+
+def _condition(type_: str, status: ConditionStatus, *, reason: str, message: str) -> Condition:
     return {"type": type_, "status": status, "reason": reason, "message": message[:2000]}
 
 
-def _shown(outcome: Outcome | None) -> dict[str, str]:
+def _shown(outcome: Outcome | None) -> Condition:
     if outcome is None:
-        return _condition("Shown", "Unknown", "NotMapped", "not read yet")
+        return _condition("Shown", "Unknown", reason="NotMapped", message="not read yet")
     if outcome.verdict is Verdict.SHOWN:
         # notes say what was overridden on the way, e.g. a refused urlFrom and the fallback URL
         notes = "".join(f"; {note}" for note in outcome.notes)
-        return _condition("Shown", "True", "Shown", f"on the start page{notes}")
+        return _condition("Shown", "True", reason="Shown", message=f"on the start page{notes}")
     reason = "Rejected" if outcome.verdict is Verdict.REJECTED else "Hidden"
-    return _condition("Shown", "False", reason, outcome.reason or "")
+    return _condition("Shown", "False", reason=reason, message=outcome.reason or "")
 
 
-def _available(availability: Availability) -> dict[str, str]:
+def _available(availability: Availability) -> Condition:
     state = availability.state
-    status = {True: "True", False: "False", None: "Unknown"}[availability.available]
+    status = _CONDITION_STATUS[availability.available]
     reason = "".join(part.title() for part in state.value.split("-"))
     if availability.error:
         message = availability.error
@@ -60,7 +68,7 @@ def _available(availability: Availability) -> dict[str, str]:
         message = f"HTTP {availability.status_code}"
     else:
         message = "not checked yet" if state is State.UNKNOWN else state.value
-    return _condition("Available", status, reason, message)
+    return _condition("Available", status, reason=reason, message=message)
 
 
 def _first_item(outcome: Outcome | None) -> Item | None:
@@ -69,21 +77,31 @@ def _first_item(outcome: Outcome | None) -> Item | None:
     return items[0] if items else None
 
 
+class _Checked(TypedDict, total=False):
+    available: bool | None
+    lastChecked: str | None
+
+
+class _Observed(TypedDict, total=False):
+    observedGeneration: int
+
+
 def desired_status(
     obj: KubeObject,
     outcome: Outcome | None,
+    *,
     availability: Availability | None,
     now: float,
-) -> dict[str, Any]:
+) -> ObjectStatus:
     """The status an object should carry; `lastTransitionTime` is kept from the current status
     for conditions whose status did not change. Pure: no I/O."""
     item = _first_item(outcome)
     conditions = [_shown(outcome)]
-    status: dict[str, Any] = {"url": item.url if item else None}
+    checked: _Checked = {}
     if isinstance(item, Application) and availability is not None:
         conditions.append(_available(availability))
-        status["available"] = availability.available
-        status["lastChecked"] = (
+        checked["available"] = availability.available
+        checked["lastChecked"] = (
             iso(availability.last_checked) if availability.last_checked else None
         )
     current = obj.get("status") if isinstance(obj.get("status"), Mapping) else {}
@@ -98,11 +116,9 @@ def desired_status(
             str(previous.get("lastTransitionTime")) if unchanged and previous else iso(now)
         )
         if isinstance(generation, int):
-            condition["observedGeneration"] = generation  # type: ignore[assignment]
-    status["conditions"] = conditions
-    if isinstance(generation, int):
-        status["observedGeneration"] = generation
-    return status
+            condition["observedGeneration"] = generation
+    observed: _Observed = {"observedGeneration": generation} if isinstance(generation, int) else {}
+    return {"url": item.url if item else None, **checked, "conditions": conditions, **observed}
 
 
 def _comparable(status: Mapping[str, Any] | None) -> Any:
@@ -122,7 +138,7 @@ def _comparable(status: Mapping[str, Any] | None) -> Any:
 
 class StatusReporter:
     def __init__(
-        self, api: Api, store: Store, settings: Settings, field_manager: str | None = None
+        self, api: Api, store: Store, *, settings: Settings, field_manager: str | None = None
     ) -> None:
         self._api = api
         self._manager = field_manager
@@ -164,8 +180,8 @@ class StatusReporter:
                 present.add(key)
                 outcome = self._store.outcome(*key)
                 availability = self._availability(outcome)
-                desired = desired_status(obj, outcome, availability, now)
-                if self._needed(key, obj, desired, now):
+                desired = desired_status(obj, outcome, availability=availability, now=now)
+                if self._needed(key, obj, desired=desired, now=now):
                     work.append((key, plural, desired))
         for gone in self._written.keys() - present:
             del self._written[gone]
@@ -173,9 +189,9 @@ class StatusReporter:
             return
         limit = asyncio.Semaphore(_CONCURRENCY)
 
-        async def write(key: tuple[str, str, str], plural: str, desired: dict[str, Any]) -> None:
+        async def write(key: tuple[str, str, str], plural: str, desired: ObjectStatus) -> None:
             async with limit:
-                await self._write(key, plural, desired, now)
+                await self._write(key, plural, desired=desired, now=now)
 
         await asyncio.gather(*(write(*w) for w in work))
 
@@ -184,7 +200,7 @@ class StatusReporter:
         return self._store.availability_of(item) if isinstance(item, Application) else None
 
     def _needed(
-        self, key: tuple[str, str, str], obj: KubeObject, desired: dict[str, Any], now: float
+        self, key: tuple[str, str, str], obj: KubeObject, *, desired: ObjectStatus, now: float
     ) -> bool:
         wanted = _comparable(desired)
         written = self._written.get(key)
@@ -198,7 +214,7 @@ class StatusReporter:
         return True
 
     async def _write(
-        self, key: tuple[str, str, str], plural: str, desired: dict[str, Any], now: float
+        self, key: tuple[str, str, str], plural: str, *, desired: ObjectStatus, now: float
     ) -> None:
         _, namespace, name = key
         path = f"/apis/{GROUP_VERSION}/namespaces/{namespace}/{plural}/{name}/status"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +12,9 @@ from startpunkt.aio import forever
 from startpunkt.config import Settings
 from startpunkt.kube.api import Api
 from startpunkt.kube.discovery import Discovery
-from startpunkt.kube.reflector import Reflector, ReflectorState
+from startpunkt.kube.reflector import Reflector
 from startpunkt.model import Reference, ResourceKind
+from startpunkt.shapes.status import ReflectorState, SourcesJSON
 from startpunkt.sources import (
     ENDPOINTSLICE_KINDS,
     ENDPOINTSLICE_SOURCE,
@@ -91,11 +91,11 @@ class Watchers:
         return Reflector(
             self._api,
             self._discovery,
-            self._store,
-            plan.source,
-            plan.kinds,
-            plan.namespace,
-            self._settings.watch,
+            store=self._store,
+            source=plan.source,
+            kinds=plan.kinds,
+            namespace=plan.namespace,
+            settings=self._settings.watch,
             field_selector=field_selector,
             log_events=not plan.dependency,
             cluster=self._cluster,
@@ -177,7 +177,7 @@ class Watchers:
             r.status for r, _ in self._references.values()
         ]
 
-    def status_json(self) -> Mapping[str, Any]:
+    def status_json(self) -> SourcesJSON:
         return {
             "watching": True,
             "ready": self.ready(),

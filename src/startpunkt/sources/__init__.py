@@ -11,8 +11,9 @@ import logging
 
 from startpunkt.config import Settings
 from startpunkt.model import Outcome, ResourceKind
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import hajimari, httproute, ingress, istio, route, startpunkt
-from startpunkt.sources.base import KubeObject, Lookup, Mapper, MappingContext, Source
+from startpunkt.sources.base import Lookup, Mapper, MappingContext, Source
 from startpunkt.sources.fields import object_ref
 
 __all__ = [

@@ -13,6 +13,7 @@ from typing import Any
 
 from startpunkt.config import Settings, SourceSwitch
 from startpunkt.model import Item, Outcome, ResourceKind
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotations as ann
 from startpunkt.sources import urls
 from startpunkt.sources.apps import (
@@ -23,7 +24,7 @@ from startpunkt.sources.apps import (
     make_application,
     read_display,
 )
-from startpunkt.sources.base import KubeObject, MappingContext, Source
+from startpunkt.sources.base import MappingContext, Source
 from startpunkt.sources.fields import Trace, section
 
 
@@ -38,9 +39,7 @@ class Endpoint:
 
 
 # (object, its spec, ...) -> the endpoint, or why there is none (the hidden reason)
-Derive = Callable[
-    [Mapping[str, Any], Mapping[str, Any], Meta, MappingContext, Trace], Endpoint | str
-]
+Derive = Callable[[KubeObject, Mapping[str, Any], Meta, MappingContext, Trace], Endpoint | str]
 Backends = Callable[[Mapping[str, Any], str], tuple[str, ...]]
 Filter = Callable[[Mapping[str, Any], Meta, MappingContext], str | None]
 
@@ -79,13 +78,13 @@ def map_annotated(
         def build() -> tuple[Item, str | None]:
             spec = section(obj, "spec")
             display = read_display(meta, None, trace)
-            url, missing = _url(obj, spec, meta, ctx, trace, derive)
+            url, missing = _url(obj, spec, meta=meta, ctx=ctx, trace=trace, derive=derive)
             app = make_application(
                 source,
                 meta,
-                display,
-                display.name or meta.name,
-                url,
+                display=display,
+                name=display.name or meta.name,
+                url=url,
                 spec=None,
                 trace=trace,
                 enabled=enable is True or (enable is None and not switch.only_annotated),
@@ -94,14 +93,15 @@ def map_annotated(
             )
             return app, missing
 
-        return conclude(meta.ref, trace, filtered, build)
+        return conclude(meta.ref, trace, filtered=filtered, build=build)
 
-    return guarded(kind, obj, run, ctx)
+    return guarded(kind, obj, run=run, ctx=ctx)
 
 
 def _url(
-    obj: Mapping[str, Any],
+    obj: KubeObject,
     spec: Mapping[str, Any],
+    *,
     meta: Meta,
     ctx: MappingContext,
     trace: Trace,
@@ -110,13 +110,15 @@ def _url(
     """(url, None) or (None, why there is none). The url annotation replaces derivation."""
     if found := meta.annotations.first("url"):
         key, value = found
-        return explicit_url(value, key, meta, ctx.settings.default_protocol, trace), None
+        return explicit_url(
+            value, key, meta=meta, default=ctx.settings.default_protocol, trace=trace
+        ), None
     endpoint = derive(obj, spec, meta, ctx, trace)
     if isinstance(endpoint, str):
         return None, endpoint
     scheme = ann.protocol(meta.annotations, trace) or endpoint.scheme
     port = ann.port(meta.annotations, trace) or endpoint.port
-    return urls.build(scheme, endpoint.host, port, endpoint.path), None
+    return urls.build(scheme, endpoint.host, port=port, path=endpoint.path), None
 
 
 def service_name(namespace: str, name: object) -> str | None:
@@ -126,6 +128,7 @@ def service_name(namespace: str, name: object) -> str | None:
 def annotated_source(
     name: str,
     kinds: tuple[ResourceKind, ...],
+    *,
     switch: Callable[[Settings], SourceSwitch],
     derive: Derive,
     backends: Backends = _no_backends,

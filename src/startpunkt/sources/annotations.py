@@ -227,7 +227,7 @@ class Annotations:
 
 
 def pick(
-    spec: Mapping[str, Any] | None, spec_key: str, annotations: Annotations, field: str
+    spec: Mapping[str, Any] | None, spec_key: str, *, annotations: Annotations, field: str
 ) -> tuple[object, str] | None:
     """(value, where) from `spec.<spec_key>` if set, else the winning annotation for `field`."""
     if spec is not None:
@@ -267,7 +267,7 @@ def enabled(
     spec: Mapping[str, Any] | None, annotations: Annotations, trace: Trace
 ) -> tuple[bool | None, str]:
     """The winning enable setting and where it came from; (None, "") when nothing says."""
-    found = pick(spec, "enabled", annotations, "enable")
+    found = pick(spec, "enabled", annotations=annotations, field="enable")
     if found is None:
         return None, ""
     value, where = found

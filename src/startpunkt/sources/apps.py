@@ -18,6 +18,7 @@ from startpunkt.model import (
 )
 from startpunkt.sources import annotations as ann
 from startpunkt.sources import hosts, urls
+from startpunkt.sources.audiences import read_groups
 from startpunkt.sources.base import MappingContext
 from startpunkt.sources.fields import (
     INFO_LIMIT,
@@ -101,7 +102,7 @@ def read_display(meta: Meta, spec: Mapping[str, Any] | None, trace: Trace) -> Di
     a = meta.annotations
 
     def field(spec_key: str, name: str, limit: int | None = NAME_LIMIT) -> tuple[str | None, str]:
-        found = ann.pick(spec, spec_key, a, name)
+        found = ann.pick(spec, spec_key, annotations=a, field=name)
         if found is None:
             return None, ""
         return text(found[0], found[1], limit), found[1]
@@ -113,12 +114,12 @@ def read_display(meta: Meta, spec: Mapping[str, Any] | None, trace: Trace) -> Di
     if icon_color is not None and len(icon_color) > ICON_COLOR_LIMIT:
         trace.note(f"{color_where} is longer than {ICON_COLOR_LIMIT} characters; ignored")
         icon_color = None
-    found_info = ann.pick(spec, "info", a, "info")
+    found_info = ann.pick(spec, "info", annotations=a, field="info")
     info = info_text(*found_info, trace) if found_info else None
     root_path, _ = field("rootPath", "rootPath", URL_LIMIT)
-    blank = ann.pick(spec, "targetBlank", a, "targetBlank")
-    location = ann.pick(spec, "location", a, "location")
-    tag_value = ann.pick(spec, "tags", a, "tags")
+    blank = ann.pick(spec, "targetBlank", annotations=a, field="targetBlank")
+    location = ann.pick(spec, "location", annotations=a, field="location")
+    tag_value = ann.pick(spec, "tags", annotations=a, field="tags")
     return Display(
         name=name,
         group=group or meta.namespace,
@@ -135,6 +136,7 @@ def read_display(meta: Meta, spec: Mapping[str, Any] | None, trace: Trace) -> Di
 def read_probe(
     meta: Meta,
     spec: Mapping[str, Any] | None,
+    *,
     url: str | None,
     trace: Trace,
     health_hosts: tuple[str, ...] = (),
@@ -146,11 +148,11 @@ def read_probe(
     """
     a = meta.annotations
     enabled = True
-    if found := ann.pick(spec, "probe", a, "probe"):
+    if found := ann.pick(spec, "probe", annotations=a, field="probe"):
         enabled = flag(found[0], found[1], trace) is not False
     health: str | None = None
-    if found := ann.pick(spec, "healthUrl", a, "healthUrl"):
-        health = _health_url(found[0], found[1], url, trace)
+    if found := ann.pick(spec, "healthUrl", annotations=a, field="healthUrl"):
+        health = _health_url(found[0], found[1], app_url=url, trace=trace)
         if health is not None and not hosts.allowed(health, url, health_hosts):
             trace.note(
                 f"{found[1]}: {hosts.host_of(health)} is not the app's own host; the app URL is "
@@ -159,15 +161,15 @@ def read_probe(
             )
             health = None
     accepted = None
-    if found := ann.pick(spec, "acceptedStatusCodes", a, "acceptedStatusCodes"):
+    if found := ann.pick(spec, "acceptedStatusCodes", annotations=a, field="acceptedStatusCodes"):
         accepted = ann.status_codes(found[0], found[1], trace)
     timeout = None
-    if found := ann.pick(spec, "probeTimeout", a, "probeTimeout"):
+    if found := ann.pick(spec, "probeTimeout", annotations=a, field="probeTimeout"):
         timeout = ann.probe_timeout(found[0], found[1], trace)
     return ProbeSettings(enabled=enabled, url=health, accepted=accepted, timeout=timeout)
 
 
-def _health_url(value: object, where: str, app_url: str | None, trace: Trace) -> str | None:
+def _health_url(value: object, where: str, *, app_url: str | None, trace: Trace) -> str | None:
     if not isinstance(value, str):
         trace.note(f"{where} must be a string; ignored")
         return None
@@ -184,7 +186,7 @@ def _health_url(value: object, where: str, app_url: str | None, trace: Trace) ->
         return None
 
 
-def explicit_url(value: object, where: str, meta: Meta, default: str, trace: Trace) -> str:
+def explicit_url(value: object, where: str, *, meta: Meta, default: str, trace: Trace) -> str:
     """A URL the user wrote (annotation, spec.url); a scheme-less one gets the protocol."""
     if not isinstance(value, str):
         raise Rejected(f"{where} must be a string, not {json_type(value)}")
@@ -195,10 +197,10 @@ def explicit_url(value: object, where: str, meta: Meta, default: str, trace: Tra
 def make_application(
     source: str,
     meta: Meta,
+    *,
     display: Display,
     name: str,
     url: str | None,
-    *,
     spec: Mapping[str, Any] | None,
     trace: Trace,
     enabled: bool,
@@ -224,15 +226,16 @@ def make_application(
         root_path=display.root_path,
         tags=display.tags,
         has_owner_references=meta.owned,
-        probe=read_probe(meta, spec, url, trace, health_hosts),
+        probe=read_probe(meta, spec, url=url, trace=trace, health_hosts=health_hosts),
         backend_services=tuple(sorted(set(backend_services))),
+        groups=read_groups(meta.annotations, spec),
     )
 
 
 Build = Callable[[], tuple[Item, str | None]]
 
 
-def conclude(ref: ObjectRef, trace: Trace, filtered: str | None, build: Build) -> Outcome:
+def conclude(ref: ObjectRef, trace: Trace, *, filtered: str | None, build: Build) -> Outcome:
     """The verdict. `build` returns the item and, if it has no URL, why.
 
     A filter (disabled, not annotated, another ingress class) wins over a rejection: an object
@@ -254,6 +257,7 @@ def conclude(ref: ObjectRef, trace: Trace, filtered: str | None, build: Build) -
 def guarded(
     kind: ResourceKind,
     obj: object,
+    *,
     run: Callable[[Meta, Trace], Outcome],
     ctx: MappingContext | None = None,
 ) -> Outcome:

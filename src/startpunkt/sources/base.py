@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from startpunkt.config import Settings
 from startpunkt.model import Outcome, Reference, ResourceKind
+from startpunkt.shapes.kube import KubeObject
 
-KubeObject = Mapping[str, Any]
 Lookup = Callable[[Reference], KubeObject | None]
 
 

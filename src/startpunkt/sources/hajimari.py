@@ -9,7 +9,8 @@ that object.
 from __future__ import annotations
 
 from startpunkt.model import Outcome, ResourceKind
-from startpunkt.sources.base import KubeObject, MappingContext, Source
+from startpunkt.shapes.kube import KubeObject
+from startpunkt.sources.base import MappingContext, Source
 from startpunkt.sources.startpunkt import crd_application, crd_bookmark
 
 GROUP = "hajimari.io"

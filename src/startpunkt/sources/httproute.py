@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from startpunkt.model import Reference, ResourceKind
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotated, urls
 from startpunkt.sources.apps import Meta
 from startpunkt.sources.base import MappingContext
@@ -62,7 +63,7 @@ def _matches(listener: Mapping[str, Any], host: str | None) -> bool:
 
 
 def listener(
-    gateway: Mapping[str, Any], section: str | None, port: int | None, host: str | None
+    gateway: Mapping[str, Any], section: str | None, *, port: int | None, host: str | None
 ) -> Mapping[str, Any] | None:
     """sectionName picks the listener; otherwise the first HTTPS one serving the host, else the
     first serving it (a Gateway with http and https listeners should link to https)."""
@@ -100,7 +101,7 @@ def _path(spec: Mapping[str, Any]) -> str:
 
 
 def derive(
-    obj: Mapping[str, Any],
+    obj: KubeObject,
     spec: Mapping[str, Any],
     meta: Meta,
     ctx: MappingContext,
@@ -117,7 +118,7 @@ def derive(
         if gateway is None:
             trace.note(f"{reference} not found; using defaultProtocol {scheme}")
         else:
-            chosen = listener(gateway, section, parent_port, host)
+            chosen = listener(gateway, section, port=parent_port, host=host)
             if chosen is None:
                 trace.note(f"no listener of {reference} serves this route; using defaultProtocol")
     if chosen is not None:
@@ -144,7 +145,7 @@ def backends(spec: Mapping[str, Any], namespace: str) -> tuple[str, ...]:
 SOURCE = annotated.annotated_source(
     NAME,
     KINDS,
-    lambda settings: settings.gatewayapi.httproute,
-    derive,
-    backends,
+    switch=lambda settings: settings.gatewayapi.httproute,
+    derive=derive,
+    backends=backends,
 )

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from startpunkt.model import ResourceKind
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotated, urls
 from startpunkt.sources.apps import Meta
-from startpunkt.sources.base import KubeObject, MappingContext
+from startpunkt.sources.base import MappingContext
 from startpunkt.sources.fields import Trace, as_list, as_map, as_str, dicts, show
 
 NAME = "ingress"
@@ -52,7 +53,7 @@ def _path(rule: Mapping[str, Any]) -> str:
 
 
 def derive(
-    obj: Mapping[str, Any],
+    obj: KubeObject,
     spec: Mapping[str, Any],
     meta: Meta,
     ctx: MappingContext,
@@ -106,8 +107,8 @@ def class_filter(obj: KubeObject, meta: Meta, ctx: MappingContext) -> str | None
 SOURCE = annotated.annotated_source(
     NAME,
     KINDS,
-    lambda settings: settings.ingress,
-    derive,
-    backends,
+    switch=lambda settings: settings.ingress,
+    derive=derive,
+    backends=backends,
     prefilter=class_filter,
 )

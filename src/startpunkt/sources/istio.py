@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from startpunkt.model import ResourceKind
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotated, urls
 from startpunkt.sources.apps import Meta
 from startpunkt.sources.base import MappingContext
@@ -40,7 +41,7 @@ def reachable(host: object) -> bool:
 
 
 def derive(
-    obj: Mapping[str, Any],
+    obj: KubeObject,
     spec: Mapping[str, Any],
     meta: Meta,
     ctx: MappingContext,
@@ -77,7 +78,7 @@ def backends(spec: Mapping[str, Any], namespace: str) -> tuple[str, ...]:
 SOURCE = annotated.annotated_source(
     NAME,
     KINDS,
-    lambda settings: settings.istio.virtualservice,
-    derive,
-    backends,
+    switch=lambda settings: settings.istio.virtualservice,
+    derive=derive,
+    backends=backends,
 )

@@ -21,8 +21,8 @@ from startpunkt.model import (
     Outcome,
     ProbeSettings,
 )
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import fields, urls
-from startpunkt.sources.base import KubeObject
 
 SOURCE = "startpunkt-remote"
 API_VERSION = "startpunkt.remote/v1"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from startpunkt.model import ResourceKind
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotated, urls
 from startpunkt.sources.apps import Meta
 from startpunkt.sources.base import MappingContext
@@ -16,7 +17,7 @@ KINDS = (ResourceKind("route.openshift.io", "v1", "routes", "Route", "Route"),)
 NO_HOST = "no host in spec.host; set startpunkt.ullberg.us/url"
 
 
-def _host(obj: Mapping[str, Any], spec: Mapping[str, Any]) -> str | None:
+def _host(obj: KubeObject, spec: Mapping[str, Any]) -> str | None:
     # spec.host may be empty when OpenShift generates the host; routers report it in status
     if host := as_str(spec.get("host")):
         return host
@@ -27,7 +28,7 @@ def _host(obj: Mapping[str, Any], spec: Mapping[str, Any]) -> str | None:
 
 
 def derive(
-    obj: Mapping[str, Any],
+    obj: KubeObject,
     spec: Mapping[str, Any],
     meta: Meta,
     ctx: MappingContext,
@@ -57,7 +58,7 @@ def backends(spec: Mapping[str, Any], namespace: str) -> tuple[str, ...]:
 SOURCE = annotated.annotated_source(
     NAME,
     KINDS,
-    lambda settings: settings.openshift,
-    derive,
-    backends,
+    switch=lambda settings: settings.openshift,
+    derive=derive,
+    backends=backends,
 )

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from startpunkt.model import Bookmark, Item, Outcome, ResourceKind
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import annotations as ann
 from startpunkt.sources import urlfrom, urls
 from startpunkt.sources.apps import (
@@ -22,7 +23,8 @@ from startpunkt.sources.apps import (
     make_application,
     read_display,
 )
-from startpunkt.sources.base import KubeObject, MappingContext, Source
+from startpunkt.sources.audiences import read_groups
+from startpunkt.sources.base import MappingContext, Source
 from startpunkt.sources.fields import Rejected, Trace, flag, section, text, whole
 
 GROUP = "startpunkt.ullberg.us"
@@ -39,24 +41,26 @@ BOOKMARK_KINDS = tuple(
 def _url(
     spec: Mapping[str, Any],
     meta: Meta,
+    *,
     ctx: MappingContext,
     trace: Trace,
-    *,
     url_from: bool,
     required: bool,
 ) -> tuple[str | None, str | None]:
     """(url, None) or (None, why there is none): urlFrom, then spec.url, then the annotation."""
-    static = ann.pick(spec, "url", meta.annotations, "url")
+    static = ann.pick(spec, "url", annotations=meta.annotations, field="url")
     failure = None
     if url_from and spec.get("urlFrom") is not None:
-        resolved, failure = urlfrom.resolve(spec["urlFrom"], meta.namespace, ctx, trace)
+        resolved, failure = urlfrom.resolve(spec["urlFrom"], meta.namespace, ctx=ctx, trace=trace)
         if resolved is not None:
             return resolved, None
         if static is not None:
             trace.note(f"spec.urlFrom: {failure}; using {static[1]}")
     if static is not None:
         value, where = static
-        return explicit_url(value, where, meta, ctx.settings.default_protocol, trace), None
+        return explicit_url(
+            value, where, meta=meta, default=ctx.settings.default_protocol, trace=trace
+        ), None
     if required:
         raise Rejected("spec.url is required")
     if failure is not None:
@@ -85,13 +89,15 @@ def crd_application(
             display = read_display(meta, spec, trace)
             if display.name is None:
                 raise Rejected("spec.name is required")
-            url, missing = _url(spec, meta, ctx, trace, url_from=url_from, required=url_required)
+            url, missing = _url(
+                spec, meta, ctx=ctx, trace=trace, url_from=url_from, required=url_required
+            )
             app = make_application(
                 source,
                 meta,
-                display,
-                display.name,
-                url,
+                display=display,
+                name=display.name,
+                url=url,
                 spec=spec,
                 trace=trace,
                 enabled=enable is not False,
@@ -99,9 +105,9 @@ def crd_application(
             )
             return app, missing
 
-        return conclude(meta.ref, trace, filtered, build)
+        return conclude(meta.ref, trace, filtered=filtered, build=build)
 
-    return guarded(kind, obj, run, ctx)
+    return guarded(kind, obj, run=run, ctx=ctx)
 
 
 def crd_bookmark(
@@ -126,12 +132,13 @@ def crd_bookmark(
                 target_blank=flag(spec.get("targetBlank"), "spec.targetBlank", trace),
                 location=whole(spec.get("location"), "spec.location", trace),
                 has_owner_references=meta.owned,
+                groups=read_groups(meta.annotations, spec),
             )
             return bookmark, None
 
-        return conclude(meta.ref, trace, None, build)
+        return conclude(meta.ref, trace, filtered=None, build=build)
 
-    return guarded(kind, obj, run, ctx)
+    return guarded(kind, obj, run=run, ctx=ctx)
 
 
 def map_application(obj: KubeObject, ctx: MappingContext) -> Outcome:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from startpunkt.model import Reference
+from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import urls
 from startpunkt.sources.base import MappingContext
 from startpunkt.sources.fields import Rejected, Trace, as_list, as_str, lookup, show
@@ -46,7 +47,7 @@ def parse_property(path: str) -> list[str | int] | None:
     return steps or None
 
 
-def extract(obj: Mapping[str, Any], steps: list[str | int]) -> object:
+def extract(obj: KubeObject, steps: list[str | int]) -> object:
     value: object = obj
     for step in steps:
         if isinstance(step, int):
@@ -74,7 +75,7 @@ def reference(url_from: Mapping[str, Any], namespace: str) -> Reference:
 
 
 def resolve(
-    url_from: object, namespace: str, ctx: MappingContext, trace: Trace
+    url_from: object, namespace: str, *, ctx: MappingContext, trace: Trace
 ) -> tuple[str | None, str | None]:
     """(url, None) or (None, why not). Never raises: any failure falls back to spec.url."""
     if not isinstance(url_from, Mapping):
@@ -111,7 +112,7 @@ def _may_read(target: str, own: str, allowed: tuple[str, ...]) -> bool:
     return target == own or "*" in allowed or (bool(target) and target in allowed)
 
 
-def _namespace_of(obj: Mapping[str, Any]) -> str:
+def _namespace_of(obj: KubeObject) -> str:
     meta = obj.get("metadata")
     namespace = meta.get("namespace") if isinstance(meta, Mapping) else None
     return namespace if isinstance(namespace, str) else ""

@@ -70,7 +70,7 @@ def is_hostname(value: object) -> bool:
     return isinstance(value, str) and _HOSTNAME.fullmatch(value) is not None
 
 
-def build(scheme: str, host: str, port: int | None, path: str) -> str:
+def build(scheme: str, host: str, *, port: int | None, path: str) -> str:
     """A URL from parts a resource declares; the port is left out when it is the default."""
     authority = host if port is None or DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
     if path in ("", "/"):

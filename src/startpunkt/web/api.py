@@ -19,16 +19,30 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from startpunkt.config import ThemeColors
 from startpunkt.model import Application, Outcome, Verdict
-from startpunkt.shapes import JSON, application, bookmark, grouped, matches_tags
+from startpunkt.shapes.api import (
+    ApplicationGroupsJSON,
+    BookmarkGroupsJSON,
+    ConfigJSON,
+    DiagnosticJSON,
+    DiagnosticsJSON,
+    ThemeColorsJSON,
+    ThemeJSON,
+    application,
+    application_groups,
+    bookmark,
+    bookmark_groups,
+    matches_tags,
+)
 from startpunkt.store import Snapshot
 from startpunkt.web import openapi, translations
+from startpunkt.web.audiences import Views
 from startpunkt.web.caching import Encoded, SnapshotCache, conditional, encoded
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error, unknown_api_path
@@ -45,39 +59,43 @@ VERDICTS = frozenset(v.value for v in Verdict)
 
 def apps_document(
     snapshot: Snapshot, wanted: frozenset[str] | None, clusters: frozenset[str] | None = None
-) -> JSON:
+) -> ApplicationGroupsJSON:
     apps: Iterable[Application] = snapshot.applications
     if wanted is not None:
         apps = (a for a in apps if matches_tags(a, wanted))
     if clusters is not None:
         apps = (a for a in apps if a.cluster in clusters)
     shapes = (application(a, snapshot.availability[a.key]) for a in apps)
-    return {**grouped(shapes, "applications"), "revision": snapshot.revision}
+    return application_groups(shapes, snapshot.revision)
 
 
-def bookmarks_document(snapshot: Snapshot, clusters: frozenset[str] | None = None) -> JSON:
+def bookmarks_document(
+    snapshot: Snapshot, clusters: frozenset[str] | None = None
+) -> BookmarkGroupsJSON:
     marks = snapshot.bookmarks
     shapes = (bookmark(b) for b in marks if clusters is None or b.cluster in clusters)
-    return {**grouped(shapes, "bookmarks"), "revision": snapshot.revision}
+    return bookmark_groups(shapes, snapshot.revision)
 
 
-def diagnostic(outcome: Outcome) -> JSON:
+def diagnostic(outcome: Outcome) -> DiagnosticJSON:
     """One object: what it became and why; `urls` are what it derived, shown or not."""
     derived = (*outcome.items, *outcome.derived)
     source = derived[0].source if derived else None
     urls = list(dict.fromkeys(item.url for item in derived if item.url))
-    return {
+    body: DiagnosticJSON = {
         "source": source,
         "kind": outcome.ref.kind,
         "namespace": outcome.ref.namespace,
         "name": outcome.ref.name,
-        "verdict": outcome.verdict.value,
+        "verdict": outcome.verdict,
         "reason": outcome.reason,
         "notes": list(outcome.notes),
         "urls": urls,
         "items": [item.key for item in outcome.items],
-        **({"cluster": outcome.ref.cluster} if outcome.ref.cluster else {}),
     }
+    if outcome.ref.cluster:
+        body["cluster"] = outcome.ref.cluster
+    return body
 
 
 def _ping(resource: str) -> Endpoint:
@@ -106,6 +124,7 @@ class Api:
         self.config = encoded(config_document(ctx))
         self.theme = encoded(theme_document(ctx))
         self.openapi = encoded(openapi.document(ctx.version))
+        self.views = Views(ctx.settings.access)
 
     async def snapshot(self) -> Snapshot:
         await self.ctx.refresh()
@@ -116,19 +135,23 @@ class Api:
         wanted = wanted_tags(raw, self.ctx.settings.web.show_all_on_root)
         clusters = wanted_clusters(request.query_params.get("cluster"))
         snapshot = await self.snapshot()
+        seen_by, view = self.views.view(request, snapshot)
         doc = self.cache.get(
-            snapshot, ("apps", wanted, clusters), lambda s: apps_document(s, wanted, clusters)
+            snapshot,
+            ("apps", wanted, clusters, seen_by),
+            lambda _: apps_document(view, wanted, clusters),
+            seen_by.tag,
         )
         return conditional(request, doc)
 
     async def app(self, request: Request) -> Response:
         group = request.path_params["group"].casefold()
         name = request.path_params["name"].casefold()
-        snapshot = await self.snapshot()
+        seen_by, snapshot = self.views.view(request, await self.snapshot())
         for app in snapshot.applications:
             if app.group.casefold() == group and app.name.casefold() == name:
                 shape = application(app, snapshot.availability[app.key])
-                return conditional(request, encoded(shape, snapshot.revision))
+                return conditional(request, encoded(shape, snapshot.revision, seen_by.tag))
         return error(
             404,
             f"no application named {quoted(request.path_params['name'])} "
@@ -138,19 +161,28 @@ class Api:
     async def bookmarks(self, request: Request) -> Response:
         clusters = wanted_clusters(request.query_params.get("cluster"))
         snapshot = await self.snapshot()
+        seen_by, view = self.views.view(request, snapshot)
         doc = self.cache.get(
-            snapshot, ("bookmarks", clusters), lambda s: bookmarks_document(s, clusters)
+            snapshot,
+            ("bookmarks", clusters, seen_by),
+            lambda _: bookmarks_document(view, clusters),
+            seen_by.tag,
         )
         return conditional(request, doc)
 
     async def diagnostics(self, request: Request) -> Response:
+        if refused := self.views.operator_gate(request, "/api/diagnostics"):
+            return refused
         wanted = choices(request.query_params.get("verdict"), "verdict", VERDICTS)
         await self.ctx.refresh()
         outcomes = self.ctx.store.outcomes()
         objects = [diagnostic(o) for o in outcomes if not wanted or o.verdict.value in wanted]
-        return conditional(request, encoded({"objects": objects}))
+        body: DiagnosticsJSON = {"objects": objects}
+        return conditional(request, encoded(body))
 
     async def sources(self, request: Request) -> Response:
+        if refused := self.views.operator_gate(request, "/api/sources"):
+            return refused
         return conditional(request, encoded(public_status(self.ctx.sources_status())))
 
     async def translation(self, request: Request) -> Response:
@@ -180,7 +212,7 @@ class Api:
         return serve
 
 
-def config_document(ctx: WebContext) -> JSON:
+def config_document(ctx: WebContext) -> ConfigJSON:
     """The original's keys; `realtime.heartbeatInterval` is in milliseconds."""
     web, realtime = ctx.settings.web, ctx.settings.realtime
     return {
@@ -204,11 +236,18 @@ def config_document(ctx: WebContext) -> JSON:
     }
 
 
-def theme_document(ctx: WebContext) -> dict[str, Any]:
+def theme_document(ctx: WebContext) -> ThemeJSON:
     theme = ctx.settings.web.theme
+    return {"light": theme_colors(theme.light), "dark": theme_colors(theme.dark)}
+
+
+def theme_colors(colors: ThemeColors) -> ThemeColorsJSON:
     return {
-        "light": theme.light.model_dump(by_alias=True),
-        "dark": theme.dark.model_dump(by_alias=True),
+        "bodyBgColor": colors.body_bg_color,
+        "bodyColor": colors.body_color,
+        "emphasisColor": colors.emphasis_color,
+        "textPrimaryColor": colors.text_primary_color,
+        "textAccentColor": colors.text_accent_color,
     }
 
 

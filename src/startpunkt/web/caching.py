@@ -60,9 +60,11 @@ class Encoded:
         return [self.etag, *(v.etag for v in self.variants.values())]
 
 
-def encoded(value: Any, revision: int | None = None) -> Encoded:
+def encoded(value: Any, revision: int | None = None, audience: str = "") -> Encoded:
+    """`audience` (an access.Audience tag) goes into the ETag, so a validator from one
+    audience never earns a 304 in another."""
     body = dumps(value)
-    digest = hashlib.blake2b(body, digest_size=8).hexdigest()
+    digest = hashlib.blake2b(audience.encode() + body, digest_size=8).hexdigest()
     tag = f'"r{revision}-{digest}"' if revision is not None else f'"{digest}"'
     return Encoded(body, tag)
 
@@ -123,7 +125,13 @@ class SnapshotCache:
         self._snapshot: Snapshot | None = None
         self._entries: OrderedDict[Hashable, Encoded] = OrderedDict()
 
-    def get(self, snapshot: Snapshot, key: Hashable, build: Callable[[Snapshot], Any]) -> Encoded:
+    def get(
+        self,
+        snapshot: Snapshot,
+        key: Hashable,
+        build: Callable[[Snapshot], Any],
+        audience: str = "",
+    ) -> Encoded:
         if snapshot is not self._snapshot:
             self._snapshot = snapshot
             self._entries.clear()
@@ -131,7 +139,7 @@ class SnapshotCache:
         if (found := self._entries.get(key)) is not None:
             self._entries.move_to_end(key)
             return found
-        result = encoded(build(snapshot), snapshot.revision)
+        result = encoded(build(snapshot), snapshot.revision, audience)
         self._entries[key] = result
         self._bytes += len(result.body)
         while len(self._entries) > 1 and (
@@ -184,14 +192,15 @@ def conditional(
     return prepare(
         doc,
         request_headers.get("accept-encoding", ""),
-        request_headers.get("if-none-match"),
-        extra,
+        if_none_match=request_headers.get("if-none-match"),
+        extra=extra,
     )
 
 
 def prepare(
     doc: Encoded,
     accept_encoding: str,
+    *,
     if_none_match: str | None,
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> Prepared:

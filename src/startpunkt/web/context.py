@@ -6,14 +6,14 @@ callables here for anything else (health, on-demand refresh when watching is off
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 from startpunkt.config import Settings
 from startpunkt.events import Hub
+from startpunkt.shapes.status import SourcesJSON
 from startpunkt.store import Store
 
 
@@ -25,7 +25,7 @@ def _always_ready() -> bool:
     return True
 
 
-def _no_status() -> Mapping[str, Any]:
+def _no_status() -> SourcesJSON:
     return {}
 
 
@@ -39,5 +39,5 @@ class WebContext:
     refresh: Callable[[], Awaitable[None]] = _nothing_to_refresh
     ready: Callable[[], bool] = _always_ready
     # per-source watch health, as JSON
-    sources_status: Callable[[], Mapping[str, Any]] = _no_status
+    sources_status: Callable[[], SourcesJSON] = _no_status
     version: str = ""

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
+from startpunkt.shapes.status import ErrorJSON, SourcesJSON
 from startpunkt.web.params import quoted
 
 
@@ -21,14 +22,23 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def error_body(status: int, message: str) -> ErrorJSON:
+    return {"error": message, "status": status}
+
+
 def error(
     status: int,
     message: str,
     *,
     headers: Mapping[str, str] | None = None,
-    **extra: Any,
+    not_synced: list[str] | None = None,
+    sources: SourcesJSON | None = None,
 ) -> Response:
-    body = {"error": message, "status": status, **extra}
+    body = error_body(status, message)
+    if not_synced is not None:
+        body["notSynced"] = not_synced
+    if sources is not None:
+        body["sources"] = sources
     return Response(dumps(body), status, headers=headers, media_type="application/json")
 
 

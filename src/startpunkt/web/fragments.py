@@ -15,9 +15,11 @@ server would have rendered it; a removal carries the item's key as on the public
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import cast
 
 from startpunkt.events import Event, View
 from startpunkt.model import UNKNOWN, Application
+from startpunkt.shapes.api import EventType, PageFragmentJSON
 from startpunkt.web import translations, views
 from startpunkt.web.context import WebContext
 from startpunkt.web.pages import templates
@@ -39,9 +41,10 @@ def render(event: Event, t: Translator, dashboard: bool, local_cluster: str = ""
     card = views.card(item, t, availability, dashboard, local_cluster)
     (group,) = views.groups(kind, [card])
     html = str(_group_macro()(group, t))
+    data: PageFragmentJSON = {"key": item.key, "kind": kind, "html": html}
     return Event.build(
-        event.type,
-        {"key": item.key, "kind": kind, "html": html},
+        cast("EventType", event.type),  # the type of the event it renders
+        data,
         id_=event.id,
         key=event.key,
         tags=event.tags,

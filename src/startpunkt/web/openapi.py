@@ -1,308 +1,83 @@
 """The OpenAPI 3.1 description of the REST API and the event stream, served at /api/openapi.json.
 
-Schemas are JSON Schema 2020-12 and closed (`additionalProperties: false`) wherever the server
-controls the shape, so the tests that validate real responses against them catch any drift.
+The components are generated from the typed shapes in `startpunkt.shapes`, which the handlers
+build their bodies with; the paths are written here. Schemas are JSON Schema 2020-12 and closed
+(`additionalProperties: false`), so the tests that validate real responses catch any drift.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from startpunkt.model import Verdict
+from startpunkt.shapes.api import (
+    EVENT_DATA,
+    ApplicationGroupsJSON,
+    ApplicationJSON,
+    BookmarkGroupsJSON,
+    BookmarkJSON,
+    ConfigChangedJSON,
+    ConfigJSON,
+    DiagnosticsJSON,
+    EnvelopeJSON,
+    HeartbeatJSON,
+    ItemKeyJSON,
+    ResyncJSON,
+    ThemeColorsJSON,
+    ThemeJSON,
+    TranslationsJSON,
+)
+from startpunkt.shapes.schema import Generator, Schema, doc, ref
+from startpunkt.shapes.status import ErrorJSON, HealthJSON, SourcesJSON
 from startpunkt.web.params import MAX_TAGS_LENGTH
 
-Schema = dict[str, Any]
+STRING: Schema = {"type": "string"}
 
-STATES = ["unknown", "up", "down", "degraded", "scaled-to-zero"]
-CHANGE_TYPES = {
-    "APPLICATION_ADDED": "Application",
-    "APPLICATION_UPDATED": "Application",
-    "STATUS_CHANGED": "Application",
-    "APPLICATION_REMOVED": "ItemKey",
-    "BOOKMARK_ADDED": "Bookmark",
-    "BOOKMARK_UPDATED": "Bookmark",
-    "BOOKMARK_REMOVED": "ItemKey",
-    "HEARTBEAT": "Heartbeat",
-    "RESYNC": "Resync",
+# component name -> the shape it is generated from
+COMPONENTS: dict[str, Any] = {
+    "Error": ErrorJSON,
+    "Application": ApplicationJSON,
+    "ApplicationGroups": ApplicationGroupsJSON,
+    "Bookmark": BookmarkJSON,
+    "BookmarkGroups": BookmarkGroupsJSON,
+    "Config": ConfigJSON,
+    "ThemeColors": ThemeColorsJSON,
+    "Theme": ThemeJSON,
+    "Translations": TranslationsJSON,
+    "Diagnostics": DiagnosticsJSON,
+    "Sources": Annotated[SourcesJSON, doc("watch or listing health, as the runtime reports it")],
+    "Health": HealthJSON,
+    "ItemKey": ItemKeyJSON,
+    "Heartbeat": HeartbeatJSON,
+    "Resync": ResyncJSON,
+    "ConfigChanged": ConfigChangedJSON,
 }
 
 
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def closed(required: list[str], **properties: Schema) -> Schema:
+def _stream_event(generator: Generator) -> Schema:
+    """One closed envelope per event type, each with its own `data`."""
+    envelope = generator.component(EnvelopeJSON)
     return {
-        "type": "object",
-        "required": required,
-        "properties": properties,
-        "additionalProperties": False,
-    }
-
-
-STRING: Schema = {"type": "string"}
-INT: Schema = {"type": "integer"}
-BOOL: Schema = {"type": "boolean"}
-TIMESTAMP: Schema = {"type": "string", "format": "date-time"}
-
-
-def _item_properties() -> dict[str, Schema]:
-    return {
-        "key": {**STRING, "description": "stable identity: <source>/<namespace>/<name>[#n]"},
-        "name": STRING,
-        "group": STRING,
-        "icon": STRING,
-        "url": STRING,
-        "info": STRING,
-        "location": {**INT, "description": "sort position in the group; 0 or missing is 1000"},
-        "namespace": STRING,
-        "resourceName": STRING,
-        "hasOwnerReferences": BOOL,
-        "source": {**STRING, "description": "startpunkt, hajimari, ingress, route, ..."},
-        **_cluster_properties(),
-    }
-
-
-def _cluster_properties() -> dict[str, Schema]:
-    return {
-        "cluster": {**STRING, "description": "the configured name of the item's cluster"},
-        "stale": {"const": True, "description": "present while the item's cluster is away"},
-        "lastContact": {**TIMESTAMP, "description": "when the stale item's cluster was last seen"},
+        "description": "the `data:` of one SSE event; `event:` repeats `type`",
+        "oneOf": [
+            {
+                **envelope,
+                "properties": {
+                    **envelope["properties"],
+                    "type": {"const": event_type},
+                    "data": generator.of(data),
+                },
+            }
+            for event_type, data in EVENT_DATA.items()
+        ],
     }
 
 
 def schemas() -> dict[str, Schema]:
-    app = closed(
-        [
-            "key",
-            "name",
-            "group",
-            "targetBlank",
-            "location",
-            "enabled",
-            "hasOwnerReferences",
-            "source",
-            "status",
-            "available",
-        ],
-        **_item_properties(),
-        iconColor=STRING,
-        targetBlank=BOOL,
-        enabled=BOOL,
-        rootPath=STRING,
-        tags={**STRING, "description": "comma-separated, as authored"},
-        status={"enum": STATES},
-        statusCode={**INT, "description": "only with availability.publishDetails: true"},
-        latencyMs={"type": "number", "description": "only with availability.publishDetails: true"},
-        lastChecked=TIMESTAMP,
-        available={
-            "type": ["boolean", "null"],
-            "description": "null until the first check: never shown as up before that",
-        },
-    )
-    mark = closed(
-        ["key", "name", "group", "url", "location", "hasOwnerReferences", "source"],
-        **_item_properties(),
-        targetBlank=BOOL,
-    )
-    colors = closed(
-        ["bodyBgColor", "bodyColor", "emphasisColor", "textPrimaryColor", "textAccentColor"],
-        bodyBgColor=STRING,
-        bodyColor=STRING,
-        emphasisColor=STRING,
-        textPrimaryColor=STRING,
-        textAccentColor=STRING,
-    )
-    revision = {**INT, "description": "store revision of this snapshot; resume the stream here"}
-    return {
-        "Error": {
-            "type": "object",
-            "required": ["error", "status"],
-            "properties": {"error": STRING, "status": INT},
-        },
-        "Application": app,
-        "ApplicationGroups": closed(
-            ["groups", "revision"],
-            groups={
-                "type": "array",
-                "items": closed(
-                    ["name", "applications"],
-                    name=STRING,
-                    applications={"type": "array", "items": ref("Application")},
-                ),
-            },
-            revision=revision,
-        ),
-        "Bookmark": mark,
-        "BookmarkGroups": closed(
-            ["groups", "revision"],
-            groups={
-                "type": "array",
-                "items": closed(
-                    ["name", "bookmarks"],
-                    name=STRING,
-                    bookmarks={"type": "array", "items": ref("Bookmark")},
-                ),
-            },
-            revision=revision,
-        ),
-        "Config": closed(
-            ["config"],
-            config=closed(
-                ["version", "web", "realtime", "websocket"],
-                version=STRING,
-                web=closed(
-                    [
-                        "showGithubLink",
-                        "checkForUpdates",
-                        "title",
-                        "refreshInterval",
-                        "searchEngine",
-                    ],
-                    showGithubLink=BOOL,
-                    checkForUpdates=BOOL,
-                    title=STRING,
-                    refreshInterval={**INT, "description": "seconds between polls without SSE"},
-                    searchEngine=STRING,
-                ),
-                realtime=closed(
-                    ["enabled", "heartbeatInterval"],
-                    enabled=BOOL,
-                    heartbeatInterval={**INT, "description": "milliseconds"},
-                ),
-                websocket=closed(
-                    ["enabled"],
-                    enabled={**BOOL, "description": "/api/ws/updates is served"},
-                ),
-            ),
-        ),
-        "ThemeColors": colors,
-        "Theme": closed(["light", "dark"], light=ref("ThemeColors"), dark=ref("ThemeColors")),
-        "Translations": {"type": "object", "description": "the raw bundle: nested strings"},
-        "Diagnostics": closed(
-            ["objects"],
-            objects={
-                "type": "array",
-                "items": closed(
-                    [
-                        "source",
-                        "kind",
-                        "namespace",
-                        "name",
-                        "verdict",
-                        "reason",
-                        "notes",
-                        "urls",
-                        "items",
-                    ],
-                    source={"type": ["string", "null"]},
-                    kind=STRING,
-                    namespace=STRING,
-                    name=STRING,
-                    verdict={"enum": [v.value for v in Verdict]},
-                    reason={"type": ["string", "null"]},
-                    notes={"type": "array", "items": STRING},
-                    urls={"type": "array", "items": STRING},
-                    items={"type": "array", "items": STRING},
-                    cluster=STRING,
-                ),
-            },
-        ),
-        "Sources": {
-            "type": "object",
-            "description": "watch or listing health, as the runtime reports it",
-            "properties": {
-                "watching": BOOL,
-                "ready": BOOL,
-                "leaderElection": {
-                    "type": "object",
-                    "description": "present when several replicas elect a leader",
-                    "properties": {
-                        "lease": STRING,
-                        "identity": STRING,
-                        "holder": {"type": ["string", "null"]},
-                        "role": {"enum": ["leader", "follower", "alone"]},
-                    },
-                },
-                "clusters": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "name": STRING,
-                            "kind": {"enum": ["local", "kubeconfig", "remote"]},
-                            "state": {"enum": ["syncing", "synced", "stale", "unusable"]},
-                            "synced": BOOL,
-                            "lastContact": {"type": ["string", "null"]},
-                            "staleSince": {"type": ["string", "null"]},
-                            "error": {"type": ["string", "null"]},
-                        },
-                    },
-                },
-                "sources": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "cluster": {"type": ["string", "null"]},
-                            "source": STRING,
-                            "kind": STRING,
-                            "namespace": {"type": ["string", "null"]},
-                            "state": {
-                                "enum": ["syncing", "synced", "reconnecting", "absent", "forbidden"]
-                            },
-                            "lastError": {
-                                "type": ["string", "null"],
-                                "description": "a category such as `403 Forbidden` or "
-                                "`ConnectError`; the full text is in the log",
-                            },
-                        },
-                    },
-                },
-                "manifests": {
-                    "type": "string",
-                    "description": "with --manifests: the directory's own name, not its path",
-                },
-                "errors": {
-                    "type": "object",
-                    "description": "with --manifests: file (relative) -> what is wrong with it",
-                    "additionalProperties": STRING,
-                },
-            },
-        },
-        "Health": {
-            "type": "object",
-            "required": ["status"],
-            "properties": {"status": STRING, "sources": ref("Sources")},
-        },
-        "ItemKey": closed(
-            ["key", "name", "group", "namespace", "resourceName"],
-            key=STRING,
-            name=STRING,
-            group=STRING,
-            namespace=STRING,
-            resourceName=STRING,
-            **_cluster_properties(),
-        ),
-        "Heartbeat": closed(
-            ["timestamp", "revision"],
-            timestamp={**INT, "description": "unix time, milliseconds"},
-            revision={**INT, "description": "the store revision now"},
-        ),
-        "Resync": closed(["revision"], revision=INT),
-        "StreamEvent": {
-            "description": "the `data:` of one SSE event; `event:` repeats `type`",
-            "oneOf": [
-                closed(
-                    ["type", "timestamp", "data"],
-                    type={"const": event_type},
-                    timestamp=TIMESTAMP,
-                    data=ref(data),
-                )
-                for event_type, data in CHANGE_TYPES.items()
-            ],
-        },
-    }
+    """Generated from the shapes in `startpunkt.shapes`, never written by hand."""
+    generator = Generator(COMPONENTS)
+    generated = {name: generator.component(shape) for name, shape in COMPONENTS.items()}
+    return {**generated, "StreamEvent": _stream_event(generator)}
 
 
 def _json(schema: str, description: str) -> Schema:

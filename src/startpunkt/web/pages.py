@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from startpunkt import __version__
 from startpunkt.model import Item
 from startpunkt.web import icons, theme, translations, views
+from startpunkt.web.audiences import Views
 from startpunkt.web.context import WebContext
 from startpunkt.web.params import BadParameter, echoed_path, tag_filter
 from startpunkt.web.translations import Translator
@@ -104,6 +105,7 @@ def _render(
     ctx: WebContext,
     template: str,
     status_code: int = 200,
+    diagnostics_link: bool = True,
     **values: Any,
 ) -> HTMLResponse:
     language, remember = _language(request, ctx)
@@ -117,6 +119,7 @@ def _render(
         version=ctx.version or __version__,
         asset_version=_asset_version(ctx),
         path=quote(echoed_path(request.url.path), safe=_PATH_SAFE),
+        diagnostics_link=diagnostics_link,
         **values,
     )
     response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
@@ -165,9 +168,9 @@ def _i18n_json(language: str) -> str:
     return _script_json(translations.bundle(language))
 
 
-async def _home(request: Request, ctx: WebContext, tag_path: str) -> Response:
+async def _home(request: Request, ctx: WebContext, seen: Views, tag_path: str) -> Response:
     await ctx.refresh()
-    snapshot = ctx.store.snapshot()
+    _, snapshot = seen.view(request, ctx.store.snapshot())
     language, _ = _language(request, ctx)
     t = Translator(language)
     try:
@@ -205,10 +208,13 @@ async def _home(request: Request, ctx: WebContext, tag_path: str) -> Response:
         page_data=_page_data(ctx, wanted, snapshot.revision, clusters),
         i18n_json=_i18n_json(language),
         any_items=bool(snapshot.applications or snapshot.bookmarks),
+        diagnostics_link=seen.operator_gate(request, "/diagnostics") is None,
     )
 
 
-async def _diagnostics(request: Request, ctx: WebContext) -> Response:
+async def _diagnostics(request: Request, ctx: WebContext, seen: Views) -> Response:
+    if refused := seen.operator_gate(request, "/diagnostics"):
+        return _render(request, ctx, "not_found.html", refused.status_code, diagnostics_link=False)
     await ctx.refresh()
     rows = views.outcome_rows(ctx.store.outcomes())
     counts = views.verdict_counts(rows)
@@ -307,18 +313,19 @@ class _Headers:
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
     theme_css = theme.stylesheet(ctx.settings.web.theme)
+    seen = Views(ctx.settings.access)
 
     async def home(request: Request) -> Response:
-        return await _home(request, ctx, "")
+        return await _home(request, ctx, seen, "")
 
     async def tagged(request: Request) -> Response:
         tag_path = str(request.path_params["tags"])
         if tag_path.lower() in RESERVED:
             return _not_found(request, ctx)
-        return await _home(request, ctx, tag_path)
+        return await _home(request, ctx, seen, tag_path)
 
     async def diagnostics(request: Request) -> Response:
-        return await _diagnostics(request, ctx)
+        return await _diagnostics(request, ctx, seen)
 
     async def stylesheet(request: Request) -> Response:
         return _etagged(request, theme_css, "text/css")

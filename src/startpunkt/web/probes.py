@@ -7,20 +7,27 @@
 - `/readyz` is 503 until every source has finished its first LIST, naming the ones that have not.
   It and `/api/sources` publish `public_status()`: no file system paths, no error texts.
 - `/metrics` is Prometheus text from the runtime's registry, which also holds the web metrics.
+  With access configured, series that name an app (`key`, or a probed `url`) are left out for
+  apps the asker may not see, unless it is an admin or comes in on the operator port.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import PurePath
-from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from startpunkt.checking.probing import redact
+from startpunkt.shapes.status import ClusterStatusJSON, HealthJSON, SourcesJSON, SourceStatusJSON
+from startpunkt.store import Snapshot, probe_target
+from startpunkt.web.audiences import Views
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error
 from startpunkt.web.metrics import metrics_for
@@ -28,20 +35,34 @@ from startpunkt.web.metrics import metrics_for
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def not_synced(status: Mapping[str, Any]) -> list[str]:
-    """The sources in the runtime's status (`{"sources": [{"source", "namespace", "state"}]}`)
-    that have not been listed yet; a `synced` flag, where present, is taken as it is."""
-    sources = status.get("sources")
-    waiting: list[str] = []
-    for source in sources if isinstance(sources, list) else ():
-        if not isinstance(source, Mapping):
-            continue
-        synced = source.get("synced", source.get("state") in ("synced", "absent"))
-        if synced is not True:
-            name = str(source.get("source", "?"))
-            namespace = source.get("namespace")
-            waiting.append(f"{name} in {namespace}" if namespace else name)
+def not_synced(status: SourcesJSON) -> list[str]:
+    """The sources in the runtime's status that have not been listed yet."""
+    waiting = [
+        f"{source['source']} in {source['namespace']}" if source["namespace"] else source["source"]
+        for source in status.get("sources", ())
+        if not source["synced"]
+    ]
     return sorted(waiting)
+
+
+class VisibleSeries(Collector):
+    """A registry as one audience may read it: per-app series only for the apps in `view`."""
+
+    def __init__(self, registry: CollectorRegistry, view: Snapshot) -> None:
+        self._registry = registry
+        self._keys = {app.key for app in view.applications}
+        self._urls = {redact(t.url) for app in view.applications if (t := probe_target(app))}
+
+    def _keep(self, labels: Mapping[str, str]) -> bool:
+        if (key := labels.get("key")) is not None and key not in self._keys:
+            return False
+        return (url := labels.get("url")) is None or url in self._urls
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._registry.collect():
+            kept = Metric(family.name, family.documentation, family.type, family.unit)
+            kept.samples = [s for s in family.samples if self._keep(s.labels)]
+            yield kept
 
 
 _YAML_MARK = re.compile(r":(\d+):(\d+): ")
@@ -78,66 +99,78 @@ def _relative(path: str, root: PurePath | None) -> str:
     return pure.name
 
 
-def public_status(status: Mapping[str, Any]) -> dict[str, Any]:
+def public_status(status: SourcesJSON) -> SourcesJSON:
     """The runtime's source status as anyone may read it: the manifests directory by its own
     name, files relative to it, and errors as a category rather than their full text."""
-    public = dict(status)
-    root = status.get("manifests")
-    root_path = PurePath(root) if isinstance(root, str) else None
+    public = status.copy()
+    root_path = PurePath(status["manifests"]) if "manifests" in status else None
     if root_path is not None:
         public["manifests"] = root_path.name
-    errors = status.get("errors")
-    if isinstance(errors, Mapping):
+    if "errors" in status:
         public["errors"] = {
-            _relative(str(path), root_path): _file_category(str(text))
-            for path, text in errors.items()
+            _relative(path, root_path): _file_category(text)
+            for path, text in status["errors"].items()
         }
-    sources = status.get("sources")
-    if isinstance(sources, list):
-        public["sources"] = [_public_source(s) for s in sources]
-    clusters = status.get("clusters")
-    if isinstance(clusters, list):
-        public["clusters"] = [_public_cluster(c) for c in clusters]
+    if "sources" in status:
+        public["sources"] = [_public_source(s) for s in status["sources"]]
+    if "clusters" in status:
+        public["clusters"] = [_public_cluster(c) for c in status["clusters"]]
     return public
 
 
-def _public_cluster(cluster: object) -> object:
-    if not isinstance(cluster, Mapping) or not isinstance(cluster.get("error"), str):
+def _public_cluster(cluster: ClusterStatusJSON) -> ClusterStatusJSON:
+    if cluster["error"] is None:
         return cluster
     return {**cluster, "error": error_category(cluster["error"])}
 
 
-def _public_source(source: object) -> object:
-    if not isinstance(source, Mapping) or not isinstance(source.get("lastError"), str):
+def _public_source(source: SourceStatusJSON) -> SourceStatusJSON:
+    if source["lastError"] is None:
         return source
     return {**source, "lastError": error_category(source["lastError"])}
 
 
+def _health(body: HealthJSON) -> Response:
+    return JSONResponse(body, headers=NO_STORE)
+
+
 def routes(ctx: WebContext) -> list[BaseRoute]:
     metrics_for(ctx)  # registered before the first scrape
+    seen = Views(ctx.settings.access)
 
     async def livez(request: Request) -> Response:
-        return JSONResponse({"status": "ok"}, headers=NO_STORE)
+        return _health({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        if seen.operator_gate(request, "/api/sources") is not None:
+            # the per-source details are /api/sources' to give; the status is everyone's
+            if ctx.ready():
+                return JSONResponse({"status": "ready"}, headers=NO_STORE)
+            return error(503, "not ready", headers=NO_STORE)
         status = public_status(ctx.sources_status())
         if ctx.ready():
-            return JSONResponse({"status": "ready", "sources": status}, headers=NO_STORE)
+            return _health({"status": "ready", "sources": status})
         waiting = not_synced(status)
         message = (
             f"not ready: waiting for the first sync of {', '.join(waiting)}"
             if waiting
             else "not ready: starting"
         )
-        return error(503, message, headers=NO_STORE, notSynced=waiting, sources=status)
+        return error(503, message, headers=NO_STORE, not_synced=waiting, sources=status)
 
     async def metrics(request: Request) -> Response:
-        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+        if refused := seen.operator_gate(request, "/metrics"):
+            return refused
+        audience, view = seen.view(request, ctx.store.snapshot())
+        if not seen.enabled or audience.is_admin:
+            return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+        filtered = VisibleSeries(ctx.registry, view)
+        return Response(generate_latest(filtered), media_type=CONTENT_TYPE_LATEST)
 
     async def started(request: Request) -> Response:
         # answering at all means start-up is over: the configuration was valid and the
         # listener is open (a startup probe then hands over to liveness)
-        return JSONResponse({"status": "started"}, headers=NO_STORE)
+        return _health({"status": "started"})
 
     return [
         Route("/livez", livez, methods=["GET"]),

@@ -68,9 +68,9 @@ class SnapshotRoutes:
                 accept = value.decode("latin-1")
             elif name == b"if-none-match":
                 inm = value.decode("latin-1")
-        return prepare(doc, accept, inm, SECURITY)
+        return prepare(doc, accept, if_none_match=inm, extra=SECURITY)
 
-    async def send(self, scope: Scope, send: Send, response: Prepared, started: float) -> None:
+    async def send(self, scope: Scope, send: Send, *, response: Prepared, started: float) -> None:
         counted = self._counted.get((scope["path"], response.status_code))
         if counted is None:
             labels = (scope["path"], str(response.status_code))

@@ -38,11 +38,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
+from startpunkt.access import Policy, audience
 from startpunkt.events import Event, Subscription, TooManyClients, http_chunk, sse_message
 from startpunkt.web import serving
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error
 from startpunkt.web.fragments import PageViews
+from startpunkt.web.identity import viewer_of
 from startpunkt.web.metrics import WebMetrics, metrics_for
 from startpunkt.web.params import BadParameter, wanted_tags
 
@@ -256,6 +258,7 @@ class _Endpoint:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
         self.metrics = metrics_for(ctx)
+        self.policy = Policy.of(ctx.settings.access)
         self.page_views = PageViews(ctx)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -279,7 +282,9 @@ class _Endpoint:
         if request.method == "HEAD":
             return Response(headers={k.decode(): v.decode() for k, v in HEADERS})
         try:
-            sub = ctx.hub.connect(resume, tags, view)
+            policy = self.policy
+            seen_by = audience(viewer_of(request), policy)
+            sub = ctx.hub.connect(resume, tags, seen_by, policy, view)
         except TooManyClients:
             return error(
                 503,

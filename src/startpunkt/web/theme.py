@@ -94,25 +94,25 @@ def variables(colors: ThemeColors, scheme: str) -> dict[str, str]:
     raised = mix(bg, white, 0.11 if dark else 0.9)
     grounds = (bg, surface, raised)
 
-    def text(value: str, default: str, on: tuple[RGB, ...], target: float = 4.7) -> str:
+    def text(value: str, default: str, *, on: tuple[RGB, ...], target: float = 4.7) -> str:
         rgb = parse(value) or parse(default)
         assert rgb is not None
         return hex_of(readable(rgb, on, target))
 
-    accent_rgb = parse(text(colors.text_accent_color, colors.text_primary_color, grounds))
+    accent_rgb = parse(text(colors.text_accent_color, colors.text_primary_color, on=grounds))
     assert accent_rgb is not None
     # chips, tags and the selected search result sit on a tint of the accent
     soft = mix(surface, accent_rgb, 0.14)
     tinted = (*grounds, soft)
-    body = text(colors.body_color, "#cccccc" if dark else "#444444", tinted)
-    primary = text(colors.text_primary_color, body, tinted)
+    body = text(colors.body_color, "#cccccc" if dark else "#444444", on=tinted)
+    primary = text(colors.text_primary_color, body, on=tinted)
     values = {
         "--bg": hex_of(bg),
         "--surface": hex_of(surface),
         "--surface-raised": hex_of(raised),
         "--text": body,
         "--muted": hex_of(readable(mix(parse(body) or bg, bg, 0.25), tinted)),
-        "--emphasis": text(colors.emphasis_color, primary, tinted),
+        "--emphasis": text(colors.emphasis_color, primary, on=tinted),
         "--primary": primary,
         "--accent": hex_of(accent_rgb),
         "--on-accent": hex_of(readable(bg, (accent_rgb,))),

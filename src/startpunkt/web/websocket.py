@@ -18,12 +18,16 @@ import json
 import logging
 
 from starlette.datastructures import QueryParams
+from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 
+from startpunkt.access import Policy, audience
 from startpunkt.events import Subscription, TooManyClients
 from startpunkt.web import serving, stream
 from startpunkt.web.context import WebContext
+from startpunkt.web.errors import error_body
+from startpunkt.web.identity import viewer_of
 from startpunkt.web.metrics import WebMetrics, metrics_for
 from startpunkt.web.params import BadParameter, wanted_tags
 
@@ -49,7 +53,7 @@ def _resume(query: QueryParams) -> int | None:
 
 async def _deny(send: Send, status: int, message: str) -> None:
     """An HTTP answer instead of the upgrade (the ASGI WebSocket denial response)."""
-    body = json.dumps({"error": message, "status": status}).encode()
+    body = json.dumps(error_body(status, message)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
     await send({"type": "websocket.http.response.body", "body": body})
@@ -59,6 +63,7 @@ class _Endpoint:
     def __init__(self, ctx: WebContext) -> None:
         self.ctx = ctx
         self.metrics = metrics_for(ctx)
+        self.policy = Policy.of(ctx.settings.access)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
@@ -71,7 +76,8 @@ class _Endpoint:
         query = QueryParams(scope["query_string"])
         try:
             tags = wanted_tags(query.get("tags"), ctx.settings.web.show_all_on_root)
-            sub = ctx.hub.connect(_resume(query), tags)
+            viewer = viewer_of(HTTPConnection(scope))
+            sub = ctx.hub.connect(_resume(query), tags, audience(viewer, self.policy), self.policy)
         except BadParameter as e:
             await _deny(send, 400, str(e))
             return
@@ -86,7 +92,7 @@ class _Endpoint:
         reader = asyncio.create_task(_read_until_closed(receive, sub), name="ws-reader")
         try:
             await send({"type": "websocket.accept"})
-            await _Pump(sub, ctx, self.metrics, send).run()
+            await _Pump(sub, ctx, metrics=self.metrics, send=send).run()
         except _Cut:
             self.metrics.stream_cutoffs.labels("stalled").inc()
             log.info("Ended a WebSocket whose client stopped reading for %ss", stream.SEND_TIMEOUT)
@@ -99,7 +105,7 @@ class _Endpoint:
 
 
 class _Pump:
-    def __init__(self, sub: Subscription, ctx: WebContext, metrics: WebMetrics, send: Send):
+    def __init__(self, sub: Subscription, ctx: WebContext, *, metrics: WebMetrics, send: Send):
         self.sub, self.ctx, self.metrics, self._send = sub, ctx, metrics, send
 
     async def run(self) -> None:
