@@ -66,9 +66,8 @@ class ReflectorStatus:
         return f"namespace {self.namespace}" if self.namespace else "all namespaces"
 
     def as_json(self) -> SourceStatusJSON:
-        return {
+        body: SourceStatusJSON = {
             "source": self.source,
-            "cluster": self.cluster or None,
             "kind": self.label,
             "namespace": self.namespace,
             "state": self.state,
@@ -81,6 +80,9 @@ class ReflectorStatus:
             "relists": self.relists,
             "events": dict(self.events),
         }
+        if self.cluster:
+            body["cluster"] = self.cluster
+        return body
 
 
 class Backoff:

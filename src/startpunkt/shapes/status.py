@@ -33,7 +33,7 @@ class SourceStatusJSON(TypedDict):
     """One reflector: a source's kind in one namespace (or all of them)."""
 
     source: str
-    cluster: Annotated[str | None, doc("the configured cluster name")]
+    cluster: NotRequired[Annotated[str, doc("the configured name of its cluster")]]
     kind: str
     namespace: str | None
     state: ReflectorState
