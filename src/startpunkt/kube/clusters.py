@@ -61,11 +61,29 @@ def cluster_state(watchers: Watchers) -> tuple[ClusterState, str | None]:
     return ClusterState.SYNCING, error
 
 
+def was_synced(watchers: Watchers) -> bool:
+    """Every reflector has listed once (or has nothing to list): the cluster was in sync."""
+    statuses = [r.status for r in watchers.reflectors]
+    settled = (ReflectorState.ABSENT, ReflectorState.FORBIDDEN)
+    return any(s.synced_once for s in statuses) and all(
+        s.synced_once or s.state in settled for s in statuses
+    )
+
+
+def report(watchers: Watchers, clusters: Clusters, key: str) -> None:
+    """Tells `clusters` how the cluster of `watchers` is doing now."""
+    state, error = cluster_state(watchers)
+    status = clusters.get(key)
+    missed = state is not ClusterState.SYNCED and status is not None and not status.synced_once
+    if missed and was_synced(watchers):  # in sync and gone again between two looks
+        clusters.report(key, ClusterState.SYNCED)
+    clusters.report(key, state, error)
+
+
 async def supervise(watchers: Watchers, clusters: Clusters, key: str) -> None:
     """Reports the cluster's state until cancelled."""
     while True:
-        state, error = cluster_state(watchers)
-        clusters.report(key, state, error)
+        report(watchers, clusters, key)
         await asyncio.sleep(SUPERVISE_INTERVAL)
 
 
@@ -187,7 +205,7 @@ class DirectCluster:
                     group.create_task(self._until_changed(), name=f"{self.name} credentials")
         finally:
             # what they reached counts, however soon they were replaced
-            self._clusters.report(self.status.key, *cluster_state(watchers))
+            report(watchers, self._clusters, self.status.key)
             watchers.detach()
             await client.aclose()
 
