@@ -22,7 +22,7 @@ from tests.web.accessdata import (
     names_in,
     settings,
 )
-from tests.web.conftest import MakeSite
+from tests.web.conftest import MakeSite, source_status
 
 OPERATOR = ["/metrics", "/api/diagnostics", "/api/sources"]
 
@@ -130,7 +130,7 @@ async def test_readiness_keeps_the_source_details_for_those_who_may_read_them(
     make_site: MakeSite, mode: str
 ) -> None:
     site = await make_site(settings(operatorEndpoints=mode, operatorPort=free_port()))
-    site.sources["sources"] = [{"source": "ingress", "namespace": "secret-team", "state": "x"}]
+    site.sources["sources"] = [source_status("ingress", "x", "secret-team")]
     anonymous = await site.get("/readyz")
     assert anonymous.status_code == 200
     assert anonymous.json() == {"status": "ready"}

@@ -21,7 +21,7 @@ from tests.web.accessdata import (
     names_in,
     settings,
 )
-from tests.web.conftest import MakeSite, Site
+from tests.web.conftest import MakeSite, Site, source_status
 
 WHO = list(IDENTITIES)
 
@@ -119,7 +119,7 @@ async def test_metrics_carry_no_series_for_hidden_apps(site: Site, who: str) -> 
 
 
 async def test_sources_stay_public_by_default(site: Site) -> None:
-    site.sources["sources"] = [{"source": "startpunkt-application", "state": "synced"}]
+    site.sources["sources"] = [source_status("startpunkt-application", "synced")]
     response = await site.get("/api/sources")
     assert response.status_code == 200
     assert response.json()["sources"][0]["state"] == "synced"
