@@ -48,8 +48,12 @@ def test_the_v4_file_names_each_ignored_key_with_its_reason() -> None:
         "quarkus.smallrye-graphql.ui.always-include",
     ):
         assert key in text
-    not_yet = "startpunkt.clusters, startpunkt.web.defaultShowAllClusters: accepted, not used yet"
-    assert not_yet in text
+    graphql_remote = (
+        "startpunkt.clusters.remote[0].graphql-url: accepted and ignored (other instances are "
+        "not followed over GraphQL; set `url` to the other Startpunkt's address"
+    )
+    assert graphql_remote in text
+    assert "not used yet" not in text
     # the log levels are honoured, so they are not in the ignored list
     assert "quarkus.log" not in text
     assert (loaded.log_level, loaded.app_log_level) == ("INFO", "DEBUG")
@@ -66,8 +70,9 @@ def test_clusters_are_parsed_into_typed_values_and_the_token_is_never_printed() 
         "https://startpunkt.lab.example/graphql",
         False,
     )
-    assert lab.graphql_token is not None
-    assert lab.graphql_token.get_secret_value() == "not-a-real-token"
+    assert lab.url is None  # followed only with a `url`
+    assert lab.token is not None
+    assert lab.token.get_secret_value() == "not-a-real-token"
     assert "not-a-real-token" not in settings.model_dump_json(by_alias=True)
     assert settings.clusters.local.name == "local"
 

@@ -31,7 +31,8 @@ EXPECTED = {
         "startpunkt.bingimage: accepted and ignored (the page shows no daily background image",
         "startpunkt.websocket.eventDebounceMs: accepted and ignored",
         "startpunkt.watch.resyncPeriodSeconds: accepted and ignored",
-        "startpunkt.clusters, startpunkt.web.defaultShowAllClusters: accepted, not used yet",
+        "startpunkt.clusters.remote[0].graphql-url: accepted and ignored (other instances are "
+        "not followed over GraphQL; set `url` to the other Startpunkt's address",
         "startpunkt.web.checkForUpdates: accepted and ignored",
         "quarkus.http.port, quarkus.http.cors, quarkus.kubernetes-client.trust-certs, "
         "quarkus.smallrye-graphql.ui.always-include: accepted and ignored (settings of Quarkus",
@@ -57,6 +58,17 @@ def test_the_originals_file_in_its_mount_path_starts_the_server(
         assert config["version"] == __version__
         assert config["web"]["checkForUpdates"] is False
         assert httpx.get(served.url + "/q/health/ready").status_code == 200
+        # the local cluster is used, under the name the file gives it; the remote is not
+        wait_until(
+            lambda: (
+                [
+                    (c["name"], c["kind"], c["state"])
+                    for c in httpx.get(served.url + "/api/sources").json()["clusters"]
+                ]
+                == [("local", "local", "synced")]
+            ),
+            what="the local cluster, alone, in sync",
+        )
         assert served.stop() == 0
 
     log = served.log()

@@ -157,11 +157,11 @@ def test_watch_health_is_exposed_as_json_and_prometheus_metrics(
         assert routes["state"] == "absent"
         metrics = httpx.get(served.url + "/metrics").text
         assert (
-            f'startpunkt_watch_state{{namespace="{kube_namespace}",'
+            f'startpunkt_watch_state{{cluster="local",namespace="{kube_namespace}",'
             'source="startpunkt-application",state="synced"} 1.0'
         ) in metrics
         assert (
-            f'startpunkt_watch_events_total{{namespace="{kube_namespace}",'
+            f'startpunkt_watch_events_total{{cluster="local",namespace="{kube_namespace}",'
             'source="startpunkt-application",type="ADDED"} 1.0'
         ) in metrics
 

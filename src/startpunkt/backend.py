@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from startpunkt.clusters import ClusterStatus
 from startpunkt.shapes.status import (
     LeaderElectionJSON,
     ReflectorState,
@@ -34,9 +35,10 @@ class SourceStatus:
     reconnects: int = 0
     relists: int = 0
     events: Mapping[str, int] = field(default_factory=dict)
+    cluster: str | None = None  # the configured cluster name, where there are several
 
     def as_json(self) -> SourceStatusJSON:
-        return {
+        body: SourceStatusJSON = {
             "source": self.source,
             "kind": self.kind,
             "namespace": self.namespace,
@@ -50,6 +52,9 @@ class SourceStatus:
             "relists": self.relists,
             "events": dict(self.events),
         }
+        if self.cluster:
+            body["cluster"] = self.cluster
+        return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +74,13 @@ class LeaderStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class ClusterStatus:
-    """The watchers' or the lister's health."""
+class WatchStatus:
+    """The watchers' or the lister's health (with every cluster's, where there are several)."""
 
     watching: bool
     ready: bool
     sources: tuple[SourceStatus, ...] = ()
+    clusters: tuple[ClusterStatus, ...] | None = None
     leader_election: LeaderStatus | None = None
 
     def as_json(self) -> SourcesJSON:
@@ -83,6 +89,8 @@ class ClusterStatus:
             "ready": self.ready,
             "sources": [s.as_json() for s in self.sources],
         }
+        if self.clusters is not None:
+            body["clusters"] = [c.as_json() for c in self.clusters]
         if self.leader_election is not None:
             body["leaderElection"] = self.leader_election.as_json()
         return body
@@ -96,18 +104,25 @@ class ManifestsStatus:
     ready: bool
     files: int
     errors: Mapping[str, str] = field(default_factory=dict)  # path -> what is wrong
+    # with clusters configured: the other clusters' reflectors, and every cluster
+    sources: tuple[SourceStatus, ...] = ()
+    clusters: tuple[ClusterStatus, ...] | None = None
 
     def as_json(self) -> SourcesJSON:
-        return {
+        body: SourcesJSON = {
             "watching": False,
             "manifests": self.directory,
             "ready": self.ready,
             "files": self.files,
             "errors": dict(self.errors),
         }
+        if self.clusters is not None:
+            body["sources"] = [s.as_json() for s in self.sources]
+            body["clusters"] = [c.as_json() for c in self.clusters]
+        return body
 
 
-BackendStatus = ClusterStatus | ManifestsStatus
+BackendStatus = WatchStatus | ManifestsStatus
 
 
 class Backend(Protocol):
@@ -129,7 +144,7 @@ class Unconnected:
         return True
 
     def status(self) -> BackendStatus:
-        return ClusterStatus(watching=False, ready=True)
+        return WatchStatus(watching=False, ready=True)
 
     async def refresh(self) -> None:
         return None

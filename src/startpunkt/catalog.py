@@ -177,7 +177,9 @@ def _url_key(item: Item) -> str | None:
     parts = urlsplit(item.url)
     path = parts.path.rstrip("/")
     query = f"?{parts.query}" if parts.query else ""
-    return f"{type(item).__name__}|{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
+    # the same link in two clusters is shown twice, each with its cluster
+    kind = type(item).__name__
+    return f"{item.cluster}|{kind}|{parts.scheme.lower()}://{parts.netloc.lower()}{path}{query}"
 
 
 class Catalog:

@@ -168,11 +168,16 @@ def _serve(args: argparse.Namespace, loaded: config.Loaded) -> int:
         try:
             connection = discover(args.kubeconfig, args.context)
         except ConnectionConfigError as e:
-            return _fail(str(e))
-        try:
-            connection.ssl_context()  # unreadable certificates fail here, with a message
-        except (OSError, ValueError) as e:
-            return _fail(f"{connection.description}: cannot use its TLS settings ({e})")
+            if settings.clusters.local.enabled or args.kubeconfig:
+                return _fail(str(e))
+            # a central page that only follows other clusters needs no cluster of its own
+            log.info("No local cluster: showing the configured other clusters only")
+            connection = None
+        if connection is not None:
+            try:
+                connection.ssl_context()  # unreadable certificates fail here, with a message
+            except (OSError, ValueError) as e:
+                return _fail(f"{connection.description}: cannot use its TLS settings ({e})")
         options = runtime.Options(
             args.host,
             args.port,

@@ -329,7 +329,8 @@ class Web(Section):
     search_engine: str = "https://duckduckgo.com/?q="
     theme: Theme = Theme()
     show_all_on_root: bool = True  # the original showed only untagged apps on `/`
-    default_show_all_clusters: bool = False  # the original's multi-cluster view; not used yet
+    # the original's multi-cluster view: false shows the local cluster until a visitor picks more
+    default_show_all_clusters: bool = False
     icons: WebIcons = WebIcons()
 
     @field_validator("search_engine")
@@ -345,27 +346,85 @@ class HomepageDialect(Section):
     instance_name: str = Field(default="", max_length=253)
 
 
+# shown on the page and part of item keys: any text but `:` and `/`, which keys use
+CLUSTER_NAME = r"^[^:/\x00-\x1f]{1,63}$"
+
+
 class LocalCluster(Section):
+    """The usual connection: in-cluster, or --kubeconfig / KUBECONFIG."""
+
     enabled: bool = True
-    name: str = "local"
+    name: str = Field(default="local", pattern=CLUSTER_NAME)
+
+
+class SecretKey(Section):
+    """A key of a Secret in the local cluster that holds a kubeconfig."""
+
+    namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    name: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+    key: str = Field(default="kubeconfig", pattern=r"^[-._a-zA-Z0-9]{1,253}$")
+
+
+class KubeconfigCluster(Section):
+    """Another cluster, watched directly with the credentials of a kubeconfig."""
+
+    name: str = Field(pattern=CLUSTER_NAME)
+    kubeconfig: Path | None = None
+    secret: SecretKey | None = None
+    context: str | None = None
+    # an exec plugin in a Secret-held kubeconfig runs a command whoever can write the Secret
+    # chose; a file's plugins are run, as kubectl would
+    allow_exec: bool = False
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_source(self) -> KubeconfigCluster:
+        if (self.kubeconfig is None) == (self.secret is None):
+            raise ValueError(
+                "give either `kubeconfig: /path/to/file` or `secret: {namespace, name, key}`"
+            )
+        return self
 
 
 class RemoteCluster(Section):
-    """Another Startpunkt instance to aggregate (the original's v4.4 GraphQL federation)."""
+    """Another Startpunkt instance, followed over its REST API and event stream. The original's
+    `graphql-url` is read so its files load; such an entry is reported and skipped."""
 
-    name: str = Field(min_length=1)
-    graphql_url: str = Field(alias="graphql-url", min_length=1)
-    graphql_token: SecretStr | None = Field(
-        default=None,
-        validation_alias=AliasChoices("graphql-token", "token"),
-        serialization_alias="graphql-token",
+    name: str = Field(pattern=CLUSTER_NAME)
+    url: str | None = None
+    token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("token", "graphql-token")
     )
     enabled: bool = True
+    graphql_url: str | None = Field(default=None, alias="graphql-url")
+    # no bytes at all (not even a heartbeat) for this long means the link is dead
+    read_timeout: PositiveDuration = 90.0
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        url = url.strip().rstrip("/")
+        if not re.match(r"^https?://[^\s/]+", url):
+            raise ValueError(
+                "must be the http(s) URL of another Startpunkt, e.g. https://start.example"
+            )
+        return url
 
 
 class Clusters(Section):
     local: LocalCluster = LocalCluster()
+    kubeconfigs: tuple[KubeconfigCluster, ...] = Field(default=(), max_length=REMOTE_CLUSTER_LIMIT)
     remote: tuple[RemoteCluster, ...] = Field(default=(), max_length=REMOTE_CLUSTER_LIMIT)
+
+    @model_validator(mode="after")
+    def _names_unique(self) -> Clusters:
+        names = [self.local.name, *(c.name for c in self.kubeconfigs)]
+        names += [c.name for c in self.remote]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"cluster names must be unique; {', '.join(dupes)} is used twice")
+        return self
 
 
 class GraphqlSubscription(Section):
@@ -551,8 +610,8 @@ class Settings(Section):
     manifests: ManifestsLimits = ManifestsLimits()
     url_from: UrlFrom = UrlFrom()
     homepage: HomepageDialect = HomepageDialect()
-    # keys of the original without a meaning here yet: accepted, typed, and logged as such
     clusters: Clusters = Clusters()
+    # keys of the original without a meaning here: accepted, typed, and logged as such
     graphql: Graphql = Graphql()
     bingimage: BingImage = BingImage()
 

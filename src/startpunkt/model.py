@@ -106,6 +106,7 @@ class ObjectRef:
     kind: str  # the ResourceKind label: "Startpunkt Application", "Ingress"
     namespace: str
     name: str
+    cluster: str = ""  # the configured cluster name; set when the object is stored
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"
@@ -148,6 +149,8 @@ class Application:
     source: str  # the Source name: startpunkt-application, ingress, route, ...
     namespace: str
     resource_name: str
+    cluster: str = ""  # the configured name of the cluster it came from
+    stale_since: float | None = None  # its cluster's last contact, while out of reach
     icon: str | None = None
     icon_color: str | None = None
     info: str | None = None
@@ -182,6 +185,8 @@ class Bookmark:
     source: str
     namespace: str
     resource_name: str
+    cluster: str = ""
+    stale_since: float | None = None
     icon: str | None = None
     info: str | None = None
     target_blank: bool | None = None

@@ -13,9 +13,26 @@ from collections.abc import Mapping
 from startpunkt.model import Reference
 from startpunkt.shapes.kube import KubeObject
 
-# (source name, namespace, name)
+# (source name, namespace, name); the source name is qualified with the cluster (`qualified`)
 ObjectKey = tuple[str, str, str]
 Identity = tuple[str, str, str, str]  # (API group, kind, namespace, name)
+CLUSTER_SEPARATOR = "::"
+
+
+def qualified(cluster: str, source: str) -> str:
+    """The store's name for a source of a cluster: the bare name for the local cluster (""),
+    `<cluster>::<source>` for the others, so the same object in two clusters is two objects."""
+    return f"{cluster}{CLUSTER_SEPARATOR}{source}" if cluster else source
+
+
+def split_source(name: str) -> tuple[str, str]:
+    """`qualified` undone: (cluster, source), the cluster "" for the local one."""
+    cluster, sep, source = name.partition(CLUSTER_SEPARATOR)
+    return (cluster, source) if sep else ("", name)
+
+
+def cluster_of(key: ObjectKey) -> str:
+    return split_source(key[0])[0]
 
 
 def object_key(source: str, obj: KubeObject) -> ObjectKey:
@@ -48,7 +65,7 @@ class ObjectCache:
 
     def __init__(self) -> None:
         self._objects: dict[ObjectKey, KubeObject] = {}
-        self._identities: dict[Identity, ObjectKey] = {}
+        self._identities: dict[tuple[str, Identity], ObjectKey] = {}  # by (cluster, identity)
         self._dependents: dict[Reference, set[ObjectKey]] = {}
         # referenced identities -> references, also under namespace "" so a cluster-scoped
         # object finds references that named a namespace (as `find` does)
@@ -74,15 +91,22 @@ class ObjectCache:
             k for k in self._objects if k[0] == source and (namespace is None or k[1] == namespace)
         ]
 
-    def references(self) -> set[Reference]:
-        """Every object some mapping looked at."""
-        return set(self._dependents)
+    def references(self, cluster: str | None = None) -> set[Reference]:
+        """Every object some mapping (of objects in `cluster`, if given) looked at."""
+        if cluster is None:
+            return set(self._dependents)
+        return {
+            ref
+            for ref, keys in self._dependents.items()
+            if any(cluster_of(key) == cluster for key in keys)
+        }
 
-    def find(self, ref: Reference) -> KubeObject | None:
-        """The stored object a reference points at, whatever version it was read with."""
-        key = self._identities.get(_ref_identity(ref))
+    def find(self, ref: Reference, cluster: str = "") -> KubeObject | None:
+        """The stored object of `cluster` a reference points at, whatever version it was read
+        with."""
+        key = self._identities.get((cluster, _ref_identity(ref)))
         if key is None and ref.namespace:  # a cluster-scoped target named with a namespace
-            key = self._identities.get(_ref_identity(ref, ""))
+            key = self._identities.get((cluster, _ref_identity(ref, "")))
         return self._objects.get(key) if key else None
 
     def dependents(self, key: ObjectKey, obj: KubeObject) -> list[ObjectKey]:
@@ -91,18 +115,21 @@ class ObjectCache:
         refs = self._referents.get(_identity(obj))
         if not refs:
             return []
-        found = {k for ref in refs for k in self._dependents.get(ref, ())}
+        cluster = cluster_of(key)
+        found = {
+            k for ref in refs for k in self._dependents.get(ref, ()) if cluster_of(k) == cluster
+        }
         return sorted(k for k in found if k in self._objects and k != key)
 
     # -- writing ---------------------------------------------------------------------------
 
     def keep(self, key: ObjectKey, obj: KubeObject) -> None:
         self._objects[key] = obj
-        self._identities[_identity(obj)] = key
+        self._identities[(cluster_of(key), _identity(obj))] = key
 
     def drop(self, key: ObjectKey) -> KubeObject:
         obj = self._objects.pop(key)
-        if self._identities.get(ident := _identity(obj)) == key:
+        if self._identities.get(ident := (cluster_of(key), _identity(obj))) == key:
             del self._identities[ident]
         return obj
 

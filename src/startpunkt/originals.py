@@ -33,10 +33,7 @@ IGNORED: dict[tuple[str, ...], str] = {
     ("watch", "resyncPeriodSeconds"): "every watch event is applied in place, so there is "
     "nothing to resync",
 }
-NOT_YET: dict[tuple[str, ...], str] = {
-    ("clusters",): "only the cluster Startpunkt runs in is shown for now",
-    ("web", "defaultShowAllClusters"): "only the cluster Startpunkt runs in is shown for now",
-}
+NOT_YET: dict[tuple[str, ...], str] = {}
 QUARKUS_REASON = "settings of Quarkus, the original's framework, which Startpunkt does not use"
 QUARKUS_LOG_LEVEL = ("log", "level")
 QUARKUS_APP_LOG_LEVEL = ("log", "category", "us.ullberg", "level")
@@ -80,6 +77,8 @@ def ignored_keys(
             if any(leaf[: len(prefix)] == prefix for leaf in leaves):
                 key = f"{verb} ({reason})"
                 by_reason.setdefault(key, []).append("startpunkt." + _dotted(prefix))
+    if graphql := graphql_remotes(root):
+        by_reason.setdefault(f"accepted and ignored ({GRAPHQL_REMOTE_REASON})", []).extend(graphql)
     web = root.get("web")
     if isinstance(web, dict) and str(web.get("checkForUpdates", "")).lower() == "true":
         reason = "accepted and ignored (the page never asks for the original's releases, and "
@@ -98,6 +97,23 @@ def ignored_keys(
     if framework_keys:
         by_reason.setdefault(f"accepted and ignored ({QUARKUS_REASON})", []).extend(framework_keys)
     return tuple(f"{_listed(keys)}: {reason}" for reason, keys in by_reason.items())
+
+
+GRAPHQL_REMOTE_REASON = (
+    "other instances are not followed over GraphQL; set `url` to the other Startpunkt's address "
+    "to follow it over its REST API and event stream"
+)
+
+
+def graphql_remotes(root: Mapping[str, Any]) -> list[str]:
+    """`clusters.remote[n].graphql-url` entries without a `url`: the original's federation."""
+    clusters = root.get("clusters")
+    remote = clusters.get("remote") if isinstance(clusters, dict) else None
+    return [
+        f"startpunkt.clusters.remote[{i}].graphql-url"
+        for i, entry in enumerate(remote if isinstance(remote, list) else ())
+        if isinstance(entry, dict) and entry.get("graphql-url") and not entry.get("url")
+    ]
 
 
 # -- log levels of the `quarkus:` section ----------------------------------------------------
@@ -169,7 +185,7 @@ _SERVICE_LINK = re.compile(
 )
 _REMOTE_ENV = re.compile(r"^STARTPUNKT_CLUSTERS_REMOTE_(\d{1,3})__([A-Z_]+)$")
 _REMOTE_FIELDS = {"NAME": "name", "GRAPHQL_URL": "graphql-url", "ENABLED": "enabled"}
-_REMOTE_FIELDS |= {"GRAPHQL_TOKEN": "graphql-token", "TOKEN": "graphql-token"}
+_REMOTE_FIELDS |= {"GRAPHQL_TOKEN": "graphql-token", "TOKEN": "token", "URL": "url"}
 
 
 def indexed_env(root: dict[str, Any], environ: Mapping[str, str], limit: int) -> list[str]:

@@ -34,6 +34,7 @@ RESTART_SECTIONS = (
     "leader_election",
     "websocket",
     "manifests",
+    "clusters",
     # who is believed decides the server's own set-up (proxy headers, the operator port), and
     # open streams keep the viewer they connected as
     "access",

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Coroutine, Generator, Mapping
+from collections.abc import Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,16 +21,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from startpunkt import __version__
 from startpunkt.aio import forever
-from startpunkt.backend import Backend, BackendStatus, ClusterStatus
+from startpunkt.backend import Backend, BackendStatus, ManifestsStatus, WatchStatus
 from startpunkt.catalog import Catalog
 from startpunkt.checking import Checker
+from startpunkt.clusters import STALE_AFTER, Clusters, ClusterState, ClusterStatus
 from startpunkt.config import Settings
 from startpunkt.events import Event, Hub
 from startpunkt.kube.api import Api
+from startpunkt.kube.clusters import SUPERVISE_INTERVAL, direct_clusters, statuses_of, supervise
 from startpunkt.kube.connection import Connection
 from startpunkt.kube.leading import LeaderElector, Work, identity
 from startpunkt.kube.listing import Lister
-from startpunkt.kube.metrics import WatchCollector
+from startpunkt.kube.metrics import ClusterCollector, WatchCollector
 from startpunkt.kube.replicas import LeaderCollector, Replicas, field_manager
 from startpunkt.kube.reporting import StatusReporter
 from startpunkt.kube.supervising import Watchers
@@ -38,10 +40,12 @@ from startpunkt.manifests import ManifestsDirectory
 from startpunkt.model import Outcome
 from startpunkt.objects import ObjectCache
 from startpunkt.reloading import ConfigFollower
+from startpunkt.remote import remote_followers
 from startpunkt.shapes.kube import KubeObject
 from startpunkt.sources import SOURCES, map_object
+from startpunkt.sources import remote as remote_source
 from startpunkt.sources.base import MappingContext
-from startpunkt.store import Store
+from startpunkt.store import Store, split_source
 from startpunkt.web import serving
 from startpunkt.web.app import create_app, create_operator_app
 from startpunkt.web.context import WebContext
@@ -69,25 +73,43 @@ class _Stopped(Exception):
 
 class SourceMapper:
     """Maps stored objects with every source's mapper; mappings look up the objects they refer
-    to (urlFrom targets, Gateways) in the object cache."""
+    to (urlFrom targets, Gateways) in the object cache, in the object's own cluster. Every
+    outcome is stamped with its cluster (`clusters.Clusters.stamp`)."""
 
     def __init__(
         self,
         settings: Settings,
         objects: ObjectCache | None = None,
         substitutions: Mapping[str, str] | None = None,
+        clusters: Clusters | None = None,
     ) -> None:
         self._by_name = {source.name: source for source in SOURCES}
-        values = dict(substitutions or {})
-        self._context = (
-            MappingContext(settings, objects.find, values)
-            if objects is not None
-            else MappingContext(settings, substitutions=values)
-        )
+        self._settings = settings
+        self._objects = objects
+        self._values = dict(substitutions or {})
+        self._contexts: dict[str, MappingContext] = {}
+        self.clusters = clusters or Clusters(settings.clusters.local.name)
+
+    def _context(self, cluster: str) -> MappingContext:
+        if (context := self._contexts.get(cluster)) is None:
+            objects = self._objects
+            context = (
+                MappingContext(self._settings, lambda ref: objects.find(ref, cluster), self._values)
+                if objects is not None
+                else MappingContext(self._settings, substitutions=self._values)
+            )
+            self._contexts[cluster] = context
+        return context
 
     def __call__(self, source: str, obj: KubeObject) -> Outcome | None:
-        found = self._by_name.get(source)
-        return map_object(found, obj, self._context) if found else None
+        cluster, name = split_source(source)
+        if name == remote_source.SOURCE:
+            outcome: Outcome | None = remote_source.map_remote(obj)
+        elif found := self._by_name.get(name):
+            outcome = map_object(found, obj, self._context(cluster))
+        else:
+            outcome = None
+        return self.clusters.stamp(outcome, cluster) if outcome is not None else None
 
 
 def revision_base() -> int:
@@ -99,15 +121,22 @@ def revision_base() -> int:
 
 
 def build_store(
-    settings: Settings, first_revision: int = 0, substitutions: Mapping[str, str] | None = None
+    settings: Settings,
+    first_revision: int = 0,
+    substitutions: Mapping[str, str] | None = None,
+    clusters: Clusters | None = None,
 ) -> Store:
     precedence = {s.name: i for i, s in enumerate(SOURCES)}
+    clusters = clusters or Clusters(settings.clusters.local.name)
     objects = ObjectCache()
-    return Store(
-        SourceMapper(settings, objects, substitutions),
+    store = Store(
+        SourceMapper(settings, objects, substitutions, clusters),
         objects=objects,
         catalog=Catalog(precedence=precedence, first_revision=first_revision),
     )
+    # a cluster turning stale or coming back changes how its items are stamped
+    clusters.listeners.append(store.remap_cluster)
+    return store
 
 
 class _Swappable:
@@ -141,6 +170,8 @@ class _Backend:
     api: Api | None = None
     # what only one replica should do (write .status, probe), when several run
     leader_work: list[tuple[str, Work]] = field(default_factory=list)
+    # the local cluster's reflectors' health, for the metrics
+    statuses: Callable[[], list[Any]] = list
 
 
 def _backend(options: Options, settings: Settings, *, store: Store, ctx: WebContext) -> _Backend:
@@ -150,14 +181,17 @@ def _backend(options: Options, settings: Settings, *, store: Store, ctx: WebCont
         ctx.backend = manifests
         return _Backend([("manifests poller", forever(manifests.run()))])
 
-    assert options.connection is not None
+    if options.connection is None:  # clusters.local.enabled: false, and no connection at all
+        ctx.backend = _NoLocal(settings.watch.enabled)
+        return _Backend([])
     connection = options.connection
     log.info("Connecting to %s at %s", connection.description, connection.server)
     client = connection.client(httpx.Timeout(30.0, connect=10.0))
     api = Api(client)
+    if not settings.clusters.local.enabled:
+        return _local_disabled(settings, client, api, ctx)
     if settings.watch.enabled:
-        watchers = Watchers(api, store, settings)
-        ctx.registry.register(WatchCollector(watchers.statuses))
+        watchers = Watchers(api, store, settings, ("", settings.clusters.local.name))
         ctx.backend = watchers
         work: list[tuple[str, Work]] = []
         if settings.status.enabled:
@@ -165,12 +199,103 @@ def _backend(options: Options, settings: Settings, *, store: Store, ctx: WebCont
                 api, store, settings=settings, field_manager=field_manager(identity())
             )
             work.append(("status reporter", reporter.run))
-        return _Backend([], client, watchers, api, work)
+        return _Backend([], client, watchers, api, work, watchers.statuses)
 
     lister = Lister(api, store, settings)
-    ctx.registry.register(WatchCollector(lambda: [r.status for r in lister.reflectors]))
     ctx.backend = lister
-    return _Backend([("first listing", lister.refresh())], client, api=api)
+    return _Backend(
+        [("first listing", lister.refresh())],
+        client,
+        api=api,
+        statuses=lambda: [r.status for r in lister.reflectors],
+    )
+
+
+def _local_disabled(
+    settings: Settings, client: httpx.AsyncClient, api: Api, ctx: WebContext
+) -> _Backend:
+    """`clusters.local.enabled: false`: the connection serves only leader election and the
+    Secrets other clusters' kubeconfigs are read from."""
+    log.info("clusters.local.enabled is false: the local cluster's objects are not shown")
+    ctx.backend = _NoLocal(settings.watch.enabled)
+    return _Backend([], client, api=api)
+
+
+class _NoLocal:
+    """No local cluster: ready once another cluster is (`_more_clusters`)."""
+
+    def __init__(self, watching: bool) -> None:
+        self._watching = watching
+
+    def ready(self) -> bool:
+        return False
+
+    def status(self) -> BackendStatus:
+        return WatchStatus(watching=self._watching, ready=False)
+
+    async def refresh(self) -> None:
+        return None
+
+
+def _more_clusters(
+    settings: Settings,
+    options: Options,
+    clusters: Clusters,
+    backend: _Backend,
+    ctx: WebContext,
+    store: Store,
+) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+    """The local cluster's state, the other clusters watched directly and the followed
+    Startpunkt instances; ready while any cluster is in sync."""
+    tasks: list[tuple[str, Coroutine[Any, Any, None]]] = []
+    if settings.clusters.local.enabled:
+        # published by /api/sources: an API server's address, never a file system path
+        where = options.connection.server if options.connection else "manifests directory"
+        local = clusters.add(ClusterStatus(settings.clusters.local.name, "local", where))
+        if backend.watchers is not None:
+            tasks.append(("local cluster", forever(supervise(backend.watchers, clusters, ""))))
+        else:
+            tasks.append(("local cluster", forever(_follow_ready(ctx, clusters, local.key))))
+    direct = direct_clusters(settings, store, clusters, backend.api)
+    tasks += [(c.name, forever(c.run())) for c in direct]
+    remotes = remote_followers(settings, store, clusters)
+    tasks += [(r.name, forever(r.run())) for r in remotes]
+    others = statuses_of(direct)
+    local_statuses = backend.statuses
+    ctx.registry.register(WatchCollector(lambda: [*local_statuses(), *others()]))
+    ctx.registry.register(ClusterCollector(clusters.statuses))
+    ctx.backend = _WithClusters(ctx.backend, clusters, others)
+    return tasks
+
+
+class _WithClusters:
+    """The local backend, ready while any cluster is in sync, its status with every other
+    cluster's reflectors and every cluster's state."""
+
+    def __init__(self, local: Backend, clusters: Clusters, others: Callable[[], list[Any]]) -> None:
+        self._local, self._clusters, self._others = local, clusters, others
+
+    def ready(self) -> bool:
+        return self._local.ready() or self._clusters.ready()
+
+    def status(self) -> BackendStatus:
+        status = self._local.status()
+        others = tuple(s.snapshot() for s in self._others())
+        every = tuple(self._clusters.statuses())
+        if isinstance(status, ManifestsStatus):
+            return replace(status, ready=self.ready(), sources=others, clusters=every)
+        sources = (*status.sources, *others)
+        return replace(status, ready=self.ready(), sources=sources, clusters=every)
+
+    async def refresh(self) -> None:
+        await self._local.refresh()
+
+
+async def _follow_ready(ctx: WebContext, clusters: Clusters, key: str) -> None:
+    """The local cluster's state where no reflectors run (manifests, watching off)."""
+    while True:
+        clusters.report(key, ClusterState.SYNCED if ctx.backend.ready() else ClusterState.SYNCING)
+        await asyncio.sleep(SUPERVISE_INTERVAL)
 
 
 def _follower(
@@ -181,7 +306,9 @@ def _follower(
 
     def apply(applied: Settings, changed: list[str]) -> None:
         ctx.settings = applied
-        store.remap_all(SourceMapper(applied, store.objects, options.substitutions))
+        previous = store.mapper
+        clusters = previous.clusters if isinstance(previous, SourceMapper) else None
+        store.remap_all(SourceMapper(applied, store.objects, options.substitutions, clusters))
         app.app = create_app(ctx)
         ctx.hub.publish(Event.build("CONFIG_CHANGED", {"changed": changed}))
 
@@ -194,7 +321,8 @@ async def serve(
     sock: socket.socket,
     operator_sock: socket.socket | None = None,
 ) -> None:
-    store = build_store(settings, revision_base(), options.substitutions)
+    clusters = Clusters(settings.clusters.local.name, STALE_AFTER)
+    store = build_store(settings, revision_base(), options.substitutions, clusters)
     realtime = settings.realtime
     hub = Hub(
         store.catalog,
@@ -205,6 +333,7 @@ async def serve(
     ctx = WebContext(settings=settings, catalog=store.catalog, hub=hub, version=__version__)
     backend = _backend(options, settings, store=store, ctx=ctx)
     tasks = list(backend.tasks)
+    tasks += _more_clusters(settings, options, clusters, backend, ctx, store)
     leader_work = list(backend.leader_work)
     if settings.availability.enabled:
         checker = Checker(settings, store, registry=ctx.registry)
@@ -319,7 +448,7 @@ class _Elected:
 
     def status(self) -> BackendStatus:
         status = self._backend.status()
-        if isinstance(status, ClusterStatus):
+        if isinstance(status, WatchStatus):
             return replace(status, leader_election=self._elector.status())
         return status
 

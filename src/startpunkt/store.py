@@ -26,10 +26,19 @@ from startpunkt.catalog import (
     probe_target,
 )
 from startpunkt.model import Application, Availability, Outcome
-from startpunkt.objects import ObjectCache, ObjectKey, object_key
+from startpunkt.objects import (
+    CLUSTER_SEPARATOR,
+    ObjectCache,
+    ObjectKey,
+    cluster_of,
+    object_key,
+    qualified,
+    split_source,
+)
 from startpunkt.shapes.kube import KubeObject, ObjectEventType
 
 __all__ = [
+    "CLUSTER_SEPARATOR",
     "CatalogView",
     "Change",
     "KubeObject",
@@ -45,6 +54,8 @@ __all__ = [
     "Store",
     "object_key",
     "probe_target",
+    "qualified",
+    "split_source",
 ]
 
 # the outcome of one object of a source; None: the object is not a candidate itself, only
@@ -147,9 +158,15 @@ class Store:
         settings changed); differences are announced."""
         if mapper is not None:
             self.mapper = mapper
+        return self.remap_cluster(None)
+
+    def remap_cluster(self, cluster: str | None) -> list[Change]:
+        """Maps every object of `cluster` (None: of every cluster) again, e.g. when the cluster
+        turned stale or came back; differences are announced."""
         changes: list[Change] = []
         for key, obj in self.objects.items():
-            changes += self._set_outcome(key, self.mapper(key[0], obj))
+            if cluster is None or cluster_of(key) == cluster:
+                changes += self._set_outcome(key, self.mapper(key[0], obj))
         self.catalog.publish(changes)
         return changes
 

@@ -71,7 +71,7 @@ def test_a_forbidden_source_does_not_hold_readiness(
         assert ingress["state"] == "forbidden"
         metrics = httpx.get(served.url + "/metrics", timeout=5).text
         assert (
-            f'startpunkt_watch_state{{namespace="{kube_namespace}",'
+            f'startpunkt_watch_state{{cluster="local",namespace="{kube_namespace}",'
             'source="ingress",state="forbidden"} 1.0'
         ) in metrics
     assert "Forbidden: cannot list ingresses.networking.k8s.io" in served.log()

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from startpunkt.backend import BackendStatus, ClusterStatus, SourceStatus
+from startpunkt.backend import BackendStatus, SourceStatus, WatchStatus
 from startpunkt.catalog import Catalog, Change
 from startpunkt.config import Settings
 from startpunkt.events import Hub
@@ -265,7 +265,7 @@ class StubBackend:
 
     is_ready: Callable[[], bool] = lambda: True
     refreshing: Callable[[], Awaitable[None]] | None = None
-    value: BackendStatus = field(default_factory=lambda: ClusterStatus(watching=True, ready=True))
+    value: BackendStatus = field(default_factory=lambda: WatchStatus(watching=True, ready=True))
 
     def ready(self) -> bool:
         return self.is_ready()

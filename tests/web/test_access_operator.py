@@ -9,7 +9,7 @@ import httpx
 import pytest
 import yaml
 
-from startpunkt.backend import ClusterStatus
+from startpunkt.backend import WatchStatus
 from tests.serving import Served, free_port
 from tests.web.accessdata import (
     APPS,
@@ -132,7 +132,7 @@ async def test_readiness_keeps_the_source_details_for_those_who_may_read_them(
 ) -> None:
     site = await make_site(settings(operatorEndpoints=mode, operatorPort=free_port()))
     hidden = source_status("ingress", "syncing", "secret-team")
-    site.backend.value = ClusterStatus(watching=True, ready=True, sources=(hidden,))
+    site.backend.value = WatchStatus(watching=True, ready=True, sources=(hidden,))
     anonymous = await site.get("/readyz")
     assert anonymous.status_code == 200
     assert anonymous.json() == {"status": "ready"}

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from startpunkt.backend import ClusterStatus
+from startpunkt.backend import WatchStatus
 from tests.web.accessdata import (
     APPS,
     EMAIL,
@@ -121,7 +121,7 @@ async def test_metrics_carry_no_series_for_hidden_apps(site: Site, who: str) -> 
 
 async def test_sources_stay_public_by_default(site: Site) -> None:
     synced = source_status("startpunkt-application", "synced")
-    site.backend.value = ClusterStatus(watching=True, ready=True, sources=(synced,))
+    site.backend.value = WatchStatus(watching=True, ready=True, sources=(synced,))
     response = await site.get("/api/sources")
     assert response.status_code == 200
     assert response.json()["sources"][0]["state"] == "synced"

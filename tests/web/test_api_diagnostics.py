@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from startpunkt.backend import ClusterStatus
+from startpunkt.backend import WatchStatus
 from tests.web.conftest import Site, source_status
 
 
@@ -69,7 +69,7 @@ async def test_diagnostics_filter_by_verdict(site: Site) -> None:
 
 async def test_sources_reports_the_runtime_status(site: Site) -> None:
     ingress = source_status("ingress", "synced", relists=2)
-    site.backend.value = ClusterStatus(watching=True, ready=True, sources=(ingress,))
+    site.backend.value = WatchStatus(watching=True, ready=True, sources=(ingress,))
 
     response = await site.get("/api/sources")
 

@@ -9,7 +9,7 @@ import pytest
 from jsonschema import ValidationError
 from starlette.routing import Route
 
-from startpunkt.backend import ClusterStatus
+from startpunkt.backend import WatchStatus
 from startpunkt.model import Availability, State
 from startpunkt.store import probe_target
 from tests.openapicontract import Contract
@@ -34,7 +34,7 @@ def fill(site: Site) -> None:
     site.put("Broken", reject="bad spec")
     site.put_bookmark("Docs", "Reading", info="Read me")
     synced = source_status("x", "synced")
-    site.backend.value = ClusterStatus(watching=True, ready=True, sources=(synced,))
+    site.backend.value = WatchStatus(watching=True, ready=True, sources=(synced,))
 
 
 def set_state(site: Site, app: Any, state: State) -> None:
@@ -75,7 +75,7 @@ async def test_every_response_matches_the_document(site: Site, contract: Contrac
 async def test_errors_match_the_error_schema(make_site: MakeSite, contract: Contract) -> None:
     site = await make_site(ready=lambda: False)
     syncing = source_status("x", "syncing")
-    site.backend.value = ClusterStatus(watching=True, ready=False, sources=(syncing,))
+    site.backend.value = WatchStatus(watching=True, ready=False, sources=(syncing,))
     for url, status in (("/readyz", 503), ("/api/nope", 404)):
         response = await site.get(url)
         assert response.status_code == status

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from startpunkt.backend import ClusterStatus
+from startpunkt.backend import WatchStatus
 from tests.web.conftest import MakeSite, Site, source_status
 
 
@@ -18,7 +18,7 @@ async def test_livez_answers_even_when_nothing_is_synced(make_site: MakeSite) ->
 async def test_readyz_is_503_naming_the_sources_not_synced(make_site: MakeSite) -> None:
     ready = False
     site = await make_site(ready=lambda: ready)
-    site.backend.value = ClusterStatus(
+    site.backend.value = WatchStatus(
         watching=True,
         ready=False,
         sources=(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from startpunkt.backend import ClusterStatus
+from startpunkt.backend import WatchStatus
 from tests.serving import Served
 from tests.waiting import wait_until
 from tests.web.conftest import MakeSite, source_status
@@ -44,7 +44,7 @@ def test_manifests_are_published_by_relative_name_and_a_short_category(tmp_path:
 
 async def test_api_server_errors_are_published_as_a_category(make_site: MakeSite) -> None:
     site = await make_site(ready=lambda: False)
-    site.backend.value = ClusterStatus(
+    site.backend.value = WatchStatus(
         watching=True,
         ready=False,
         sources=(

@@ -77,9 +77,9 @@ async def test_each_change_is_rendered_once_per_language_however_many_pages(
     rendered: list[tuple[str | None, str]] = []
     render = fragments.render
 
-    def counting(event: Event, t: Translator, dashboard: bool) -> Event:
+    def counting(event: Event, t: Translator, dashboard: bool, local: str = "") -> Event:
         rendered.append((event.type, t.language))
-        return render(event, t, dashboard)
+        return render(event, t, dashboard, local)
 
     monkeypatch.setattr(fragments, "render", counting)
     queries = [PAGE_SV] * 3 + ["?view=page&lang=en-US"] * 2

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 
-from startpunkt.backend import ClusterStatus
+from startpunkt.backend import WatchStatus
 from startpunkt.config import Settings
 from startpunkt.kube.api import Api
 from startpunkt.kube.discovery import Discovery
@@ -36,6 +36,7 @@ class Lister:
                 kinds=p.kinds,
                 namespace=p.namespace,
                 settings=settings.watch,
+                cluster=("", settings.clusters.local.name),
             )
             for p in plans(settings)
         ]
@@ -58,8 +59,8 @@ class Lister:
     def ready(self) -> bool:
         return self._listed_at is not None
 
-    def status(self) -> ClusterStatus:
-        return ClusterStatus(
+    def status(self) -> WatchStatus:
+        return WatchStatus(
             watching=False,
             ready=self.ready(),
             sources=tuple(

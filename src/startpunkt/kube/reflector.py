@@ -34,7 +34,7 @@ from startpunkt.kube.discovery import Discovery
 from startpunkt.model import ResourceKind
 from startpunkt.shapes.kube import watch_event
 from startpunkt.shapes.status import ReflectorState
-from startpunkt.store import Store
+from startpunkt.store import Store, qualified
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class ReflectorStatus:
     source: str
     label: str
     namespace: str | None
+    cluster: str = ""  # the configured cluster name; "" in a single-cluster setup
     state: ReflectorState = ReflectorState.SYNCING
     api_version: str | None = None
     resource_version: str | None = None
@@ -80,6 +81,7 @@ class ReflectorStatus:
             reconnects=self.reconnects,
             relists=self.relists,
             events=dict(self.events),
+            cluster=self.cluster or None,
         )
 
 
@@ -116,7 +118,9 @@ class Reflector:
         settings: WatchSettings,
         field_selector: str | None = None,
         log_events: bool = True,
+        cluster: tuple[str, str] = ("", ""),
     ) -> None:
+        """`cluster`: the store's key for the cluster ("" for the local one) and its name."""
         self._api = api
         self._discovery = discovery
         self._store = store
@@ -125,7 +129,8 @@ class Reflector:
         self._field_selector = field_selector
         self._log_events = log_events
         self._backoff = Backoff(settings.backoff.initial, settings.backoff.max)
-        self.status = ReflectorStatus(source, kinds[0].label, namespace)
+        self.status = ReflectorStatus(source, kinds[0].label, namespace, cluster[1])
+        self.store_source = qualified(cluster[0], source)
         self._kind: ResourceKind | None = None
         self._version: str | None = None  # where the next watch resumes; None: list first
         self._verb = "list"  # what the current request does, for permission errors
@@ -133,7 +138,9 @@ class Reflector:
 
     @property
     def name(self) -> str:
-        return f"reflector {self.status.source} in {self.status.scope}"
+        other = self.store_source != self.status.source
+        where = f" of cluster {self.status.cluster}" if other else ""
+        return f"reflector {self.status.source} in {self.status.scope}{where}"
 
     async def run(self) -> None:
         """Reflects forever; only cancellation ends it."""
@@ -196,7 +203,7 @@ class Reflector:
                 )
             status.state = ReflectorState.ABSENT
             # an API that disappeared takes its objects with it
-            self._store.replace(status.source, [], namespace=status.namespace)
+            self._store.replace(self.store_source, [], namespace=status.namespace)
             return None
         self._kind = kind
         status.api_version = kind.api_version
@@ -247,7 +254,7 @@ class Reflector:
                 break
         status = self.status
         self._store.replace(
-            status.source, items, namespace=status.namespace, quiet=not status.synced_once
+            self.store_source, items, namespace=status.namespace, quiet=not status.synced_once
         )
         status.resource_version = self._version = version
         # the store now matches the server: this source is synced
@@ -313,7 +320,7 @@ class Reflector:
             log.info(
                 "%s %s: %s/%s", status.label, kind, meta.get("namespace", ""), meta.get("name", "")
             )
-        self._store.apply(status.source, kind, obj)
+        self._store.apply(self.store_source, kind, obj)
 
     async def _api_error(self, error: ApiError) -> None:
         status = self.status

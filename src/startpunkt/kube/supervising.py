@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from startpunkt.aio import forever
-from startpunkt.backend import ClusterStatus
+from startpunkt.backend import WatchStatus
 from startpunkt.config import Settings
 from startpunkt.kube.api import Api
 from startpunkt.kube.discovery import Discovery
@@ -74,15 +74,19 @@ def reference_source(ref: Reference) -> str:
 class Watchers:
     """Owns the reflectors; their tasks live in the caller's TaskGroup."""
 
-    def __init__(self, api: Api, store: Store, settings: Settings) -> None:
+    def __init__(
+        self, api: Api, store: Store, settings: Settings, cluster: tuple[str, str] = ("", "")
+    ) -> None:
+        """`cluster`: the store's key for the cluster ("" for the local one) and its name."""
         self._api = api
+        self._cluster = cluster
         self._store = store
         self._settings = settings
         self._discovery = Discovery(api, ttl=settings.watch.absent_recheck)
         self.reflectors: list[Reflector] = []
         self._references: dict[Reference, tuple[Reflector, asyncio.Task[None]]] = {}
         self._references_changed = asyncio.Event()
-        store.subscribe(self._on_notice)
+        self._unsubscribe = store.subscribe(self._on_notice)
 
     def _on_notice(self, notice: Notice) -> None:
         if isinstance(notice, ReferencesChanged):
@@ -99,10 +103,12 @@ class Watchers:
             settings=self._settings.watch,
             field_selector=field_selector,
             log_events=not plan.dependency,
+            cluster=self._cluster,
         )
 
     def start(self, group: asyncio.TaskGroup) -> None:
-        log.info("Starting Kubernetes resource watchers")
+        of = f" of cluster {self._cluster[1]}" if self._cluster[0] else ""
+        log.info("Starting Kubernetes resource watchers%s", of)
         all_plans = plans(self._settings)
         if not namespaces(self._settings):
             log.warning(
@@ -115,8 +121,9 @@ class Watchers:
             group.create_task(forever(reflector.run()), name=reflector.name)
         group.create_task(forever(self._follow_references(group)), name="reference watcher")
         log.info(
-            "Started %d Kubernetes resource watchers",
+            "Started %d Kubernetes resource watchers%s",
             sum(1 for p in all_plans if not p.dependency),
+            of,
         )
 
     async def _follow_references(self, group: asyncio.TaskGroup) -> None:
@@ -125,12 +132,14 @@ class Watchers:
             await self._references_changed.wait()
             self._references_changed.clear()
             wanted = {
-                ref for ref in self._store.objects.references() if ref.kind != "Gateway"
+                ref
+                for ref in self._store.objects.references(self._cluster[0])
+                if ref.kind != "Gateway"
             }  # Gateways are watched whole
             for ref in [r for r in self._references if r not in wanted]:
                 reflector, task = self._references.pop(ref)
                 task.cancel()
-                self._store.replace(reflector.status.source, [])
+                self._store.replace(reflector.store_source, [])
             for ref in wanted - self._references.keys():
                 follower = await self._reference_reflector(ref)
                 if follower is None:
@@ -151,6 +160,10 @@ class Watchers:
         plan = Plan(reference_source(ref), (kind,), namespace, dependency=True)
         return self._reflector(plan, field_selector=f"metadata.name={ref.name}")
 
+    def detach(self) -> None:
+        """Stops listening to the store, for watchers that are replaced (new credentials)."""
+        self._unsubscribe()
+
     def stopping(self) -> None:
         log.info("Stopping Kubernetes resource watchers")
 
@@ -169,8 +182,8 @@ class Watchers:
             r.status for r, _ in self._references.values()
         ]
 
-    def status(self) -> ClusterStatus:
-        return ClusterStatus(
+    def status(self) -> WatchStatus:
+        return WatchStatus(
             watching=True,
             ready=self.ready(),
             sources=tuple(s.snapshot() for s in self.statuses()),

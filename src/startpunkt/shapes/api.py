@@ -21,6 +21,11 @@ Key = Annotated[str, doc("stable identity: <source>/<namespace>/<name>[#n]")]
 Location = Annotated[int, doc("sort position in the group; 0 or missing is 1000")]
 SourceName = Annotated[str, doc("startpunkt, hajimari, ingress, route, ...")]
 Revision = Annotated[int, doc("store revision of this snapshot; resume the stream here")]
+ClusterName = Annotated[str, doc("the configured name of the item's cluster")]
+Stale = Annotated[bool, doc("present (true) while the item's cluster is out of reach")]
+LastContact = Annotated[
+    str, doc("when the stale item's cluster was last in sync", format="date-time")
+]
 
 
 class ApplicationJSON(TypedDict):
@@ -40,6 +45,9 @@ class ApplicationJSON(TypedDict):
     resourceName: NotRequired[str]
     hasOwnerReferences: bool
     source: SourceName
+    cluster: NotRequired[ClusterName]
+    stale: NotRequired[Stale]
+    lastContact: NotRequired[LastContact]
     status: State
     statusCode: NotRequired[Annotated[int, doc("only with availability.publishDetails: true")]]
     latencyMs: NotRequired[Annotated[float, doc("only with availability.publishDetails: true")]]
@@ -62,6 +70,9 @@ class BookmarkJSON(TypedDict):
     resourceName: NotRequired[str]
     hasOwnerReferences: bool
     source: SourceName
+    cluster: NotRequired[ClusterName]
+    stale: NotRequired[Stale]
+    lastContact: NotRequired[LastContact]
 
 
 class ItemKeyJSON(TypedDict):
@@ -72,6 +83,9 @@ class ItemKeyJSON(TypedDict):
     group: str
     namespace: str
     resourceName: str
+    cluster: NotRequired[ClusterName]
+    stale: NotRequired[Stale]
+    lastContact: NotRequired[LastContact]
 
 
 class ApplicationGroupJSON(TypedDict):
@@ -148,6 +162,7 @@ class DiagnosticJSON(TypedDict):
     notes: list[str]
     urls: list[str]
     items: list[str]
+    cluster: NotRequired[ClusterName]
 
 
 class DiagnosticsJSON(TypedDict):
@@ -254,6 +269,22 @@ class _Place(TypedDict, total=False):
     resourceName: str
 
 
+class _Cluster(TypedDict, total=False):
+    cluster: str
+    stale: bool
+    lastContact: str
+
+
+def cluster_fields(item: Item) -> _Cluster:
+    """The item's cluster, and while that cluster is out of reach, `stale` and the time of
+    last contact."""
+    fields: _Cluster = {"cluster": item.cluster} if item.cluster else {}
+    if item.stale_since is not None:
+        fields["stale"] = True
+        fields["lastContact"] = iso(item.stale_since)
+    return fields
+
+
 class _Details(TypedDict, total=False):
     statusCode: int
     latencyMs: float
@@ -298,6 +329,7 @@ def application(app: Application, availability: Availability) -> ApplicationJSON
         **place,
         "hasOwnerReferences": app.has_owner_references,
         "source": app.source,
+        **cluster_fields(app),
         "status": availability.state,
         **details,
         "available": availability.available,
@@ -341,6 +373,7 @@ def bookmark(mark: Bookmark) -> BookmarkJSON:
         **place,
         "hasOwnerReferences": mark.has_owner_references,
         "source": mark.source,
+        **cluster_fields(mark),
     }
 
 
@@ -351,6 +384,7 @@ def item_key(item: Item) -> ItemKeyJSON:
         "group": item.group,
         "namespace": item.namespace,
         "resourceName": item.resource_name,
+        **cluster_fields(item),
     }
 
 

@@ -46,7 +46,7 @@ from startpunkt.web.audiences import Views
 from startpunkt.web.caching import Encoded, SnapshotCache, conditional, encoded
 from startpunkt.web.context import WebContext
 from startpunkt.web.errors import error, unknown_api_path
-from startpunkt.web.params import BadParameter, choices, quoted, wanted_tags
+from startpunkt.web.params import BadParameter, choices, quoted, wanted_clusters, wanted_tags
 from startpunkt.web.probes import public_status
 
 LANGUAGE_FORMAT = r"^[a-z]{2}(-[A-Z]{2})?$"
@@ -57,25 +57,32 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 VERDICTS = frozenset(v.value for v in Verdict)
 
 
-def apps_document(snapshot: Snapshot, wanted: frozenset[str] | None) -> ApplicationGroupsJSON:
+def apps_document(
+    snapshot: Snapshot, wanted: frozenset[str] | None, clusters: frozenset[str] | None = None
+) -> ApplicationGroupsJSON:
     apps: Iterable[Application] = snapshot.applications
     if wanted is not None:
         apps = (a for a in apps if matches_tags(a, wanted))
+    if clusters is not None:
+        apps = (a for a in apps if a.cluster in clusters)
     shapes = (application(a, snapshot.availability[a.key]) for a in apps)
     return application_groups(shapes, snapshot.revision)
 
 
-def bookmarks_document(snapshot: Snapshot) -> BookmarkGroupsJSON:
-    shapes = (bookmark(b) for b in snapshot.bookmarks)
+def bookmarks_document(
+    snapshot: Snapshot, clusters: frozenset[str] | None = None
+) -> BookmarkGroupsJSON:
+    marks = snapshot.bookmarks
+    shapes = (bookmark(b) for b in marks if clusters is None or b.cluster in clusters)
     return bookmark_groups(shapes, snapshot.revision)
 
 
 def diagnostic(outcome: Outcome) -> DiagnosticJSON:
     """One object: what it became and why; `urls` are what it derived, shown or not."""
     derived = (*outcome.items, *outcome.derived)
-    source = derived[0].key.split("/", 1)[0] if derived else None
+    source = derived[0].source if derived else None
     urls = list(dict.fromkeys(item.url for item in derived if item.url))
-    return {
+    body: DiagnosticJSON = {
         "source": source,
         "kind": outcome.ref.kind,
         "namespace": outcome.ref.namespace,
@@ -86,6 +93,9 @@ def diagnostic(outcome: Outcome) -> DiagnosticJSON:
         "urls": urls,
         "items": [item.key for item in outcome.items],
     }
+    if outcome.ref.cluster:
+        body["cluster"] = outcome.ref.cluster
+    return body
 
 
 def _ping(resource: str) -> Endpoint:
@@ -123,10 +133,14 @@ class Api:
     async def apps(self, request: Request) -> Response:
         raw = request.path_params.get("tags", request.query_params.get("tags"))
         wanted = wanted_tags(raw, self.ctx.settings.web.show_all_on_root)
+        clusters = wanted_clusters(request.query_params.get("cluster"))
         snapshot = await self.snapshot()
         seen_by, view = self.views.view(request, snapshot)
         doc = self.cache.get(
-            snapshot, ("apps", wanted, seen_by), lambda _: apps_document(view, wanted), seen_by.tag
+            snapshot,
+            ("apps", wanted, clusters, seen_by),
+            lambda _: apps_document(view, wanted, clusters),
+            seen_by.tag,
         )
         return conditional(request, doc)
 
@@ -145,10 +159,14 @@ class Api:
         )
 
     async def bookmarks(self, request: Request) -> Response:
+        clusters = wanted_clusters(request.query_params.get("cluster"))
         snapshot = await self.snapshot()
         seen_by, view = self.views.view(request, snapshot)
         doc = self.cache.get(
-            snapshot, ("bookmarks", seen_by), lambda _: bookmarks_document(view), seen_by.tag
+            snapshot,
+            ("bookmarks", clusters, seen_by),
+            lambda _: bookmarks_document(view, clusters),
+            seen_by.tag,
         )
         return conditional(request, doc)
 
@@ -256,7 +274,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         Route("/api/apps/ping", _ping("Application"), methods=get),
         Route("/api/apps/{tags}", _bad_parameter(api.apps), methods=get),
         Route("/api/apps/{group}/{name}", api.app, methods=get),
-        Route("/api/bookmarks", api.bookmarks, methods=get),
+        Route("/api/bookmarks", _bad_parameter(api.bookmarks), methods=get),
         Route("/api/bookmarks/ping", _ping("Bookmark"), methods=get),
         Route("/api/config", api.fixed(lambda a: a.config), methods=get),
         Route("/api/config/ping", _ping("Config"), methods=get),

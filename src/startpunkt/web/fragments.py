@@ -29,7 +29,7 @@ from startpunkt.web.translations import Translator
 PAGE = "page"
 
 
-def render(event: Event, t: Translator, dashboard: bool) -> Event:
+def render(event: Event, t: Translator, dashboard: bool, local_cluster: str = "") -> Event:
     """`event` as the page in `t`'s language sees it: the card's HTML instead of its JSON."""
     change = event.change
     if change is None or event.type.endswith("_REMOVED"):
@@ -37,7 +37,8 @@ def render(event: Event, t: Translator, dashboard: bool) -> Event:
     item = change.item
     is_app = isinstance(item, Application)
     kind: views.Kind = "app" if is_app else "bookmark"
-    card = views.card(item, t, change.availability if is_app else UNKNOWN, dashboard)
+    availability = change.availability if is_app else UNKNOWN
+    card = views.card(item, t, availability, dashboard, local_cluster)
     (group,) = views.groups(kind, [card])
     html = str(_group_macro()(group, t))
     data: PageFragmentJSON = {"key": item.key, "kind": kind, "html": html}
@@ -74,7 +75,8 @@ class PageViews:
             def page_event(event: Event) -> Event:
                 # read per event: a configuration reload may change it
                 dashboard = bool(self._ctx.settings.web.icons.dashboard_icons_url)
-                return render(event, t, dashboard)
+                local = self._ctx.settings.clusters.local.name
+                return render(event, t, dashboard, local)
 
             found = self._views[language] = View(f"{PAGE}:{language}", page_event)
         return found

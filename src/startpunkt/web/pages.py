@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from startpunkt import __version__
+from startpunkt.model import Item
 from startpunkt.web import icons, theme, translations, views
 from startpunkt.web.audiences import Views
 from startpunkt.web.context import WebContext
@@ -143,10 +144,18 @@ def _script_json(value: object) -> str:
     return text
 
 
-def _page_data(ctx: WebContext, wanted: frozenset[str], revision: int) -> str:
+def _page_data(
+    ctx: WebContext,
+    wanted: frozenset[str],
+    revision: int,
+    clusters: frozenset[str] | None = None,
+) -> str:
     web = ctx.settings.web
     data = {
         "tags": sorted(wanted),
+        # the clusters shown (null: all), and the local one, whose cards carry no badge
+        "clusters": sorted(clusters) if clusters is not None else None,
+        "localCluster": ctx.settings.clusters.local.name,
         "showAllOnRoot": web.show_all_on_root,
         "realtime": ctx.settings.realtime.enabled,
         "refreshInterval": web.refresh_interval,
@@ -169,10 +178,21 @@ async def _home(request: Request, ctx: WebContext, seen: Views, tag_path: str) -
     except BadParameter as e:
         return _render(request, ctx, "bad_request.html", status_code=400, message=str(e))
     web = ctx.settings.web
+    local = ctx.settings.clusters.local.name
+    clusters = views.cluster_filter(
+        request.query_params.get("cluster"), local, web.default_show_all_clusters
+    )
+    everything: tuple[Item, ...] = (*snapshot.applications, *snapshot.bookmarks)
+    cluster_chips = views.cluster_chips(everything, local, clusters)
+    if not cluster_chips:
+        clusters = None  # one cluster: nothing to choose
     apps = views.visible_apps(snapshot.applications, wanted, web.show_all_on_root)
+    apps = [a for a in apps if clusters is None or a.cluster in clusters]
+    shown_marks = [b for b in snapshot.bookmarks if clusters is None or b.cluster in clusters]
     dashboard = bool(web.icons.dashboard_icons_url)
-    app_groups = views.groups("app", views.app_cards(apps, snapshot.availability, t, dashboard))
-    marks = views.bookmark_cards(snapshot.bookmarks, t, dashboard)
+    app_cards = views.app_cards(apps, snapshot.availability, t, dashboard, local)
+    app_groups = views.groups("app", app_cards)
+    marks = views.bookmark_cards(shown_marks, t, dashboard, local)
     mark_groups = views.groups("bookmark", marks)
     return _render(
         request,
@@ -181,9 +201,11 @@ async def _home(request: Request, ctx: WebContext, seen: Views, tag_path: str) -
         app_groups=app_groups,
         bookmark_groups=mark_groups,
         chips=views.tag_chips(snapshot.applications, wanted),
+        cluster_chips=cluster_chips,
+        all_clusters=clusters is None,
         wanted=sorted(wanted),
         search_engine=icons.safe_url(web.search_engine) or "",
-        page_data=_page_data(ctx, wanted, snapshot.revision),
+        page_data=_page_data(ctx, wanted, snapshot.revision, clusters),
         i18n_json=_i18n_json(language),
         any_items=bool(snapshot.applications or snapshot.bookmarks),
         diagnostics_link=seen.operator_gate(request, "/diagnostics") is None,

@@ -50,13 +50,25 @@ def tag_filter(*raws: str | None) -> frozenset[str]:
 def wanted_tags(raw: str | None, show_all_on_root: bool) -> frozenset[str] | None:
     """The tag filter of a request: None shows everything, an empty set only untagged apps.
 
-    `a,b` matches apps with any of the tags, plus every untagged app (the original's rule).
+    `a,b` matches apps with any of the tags, plus every untagged app (the original's rule);
+    `*` is every app, whatever `web.showAllOnRoot` says (what a following instance asks for).
     """
+    if raw is not None and raw.strip() == "*":
+        return None
     wanted = tag_filter(raw)
     if wanted:
         return wanted
     # no filter: the original showed only untagged apps on `/`; showAllOnRoot shows all
     return None if show_all_on_root else frozenset()
+
+
+def wanted_clusters(raw: str | None) -> frozenset[str] | None:
+    """`?cluster=a,b`: only the items of these clusters (by configured name); None: all."""
+    if raw is None or not raw.strip():
+        return None
+    if len(raw) > MAX_TAGS_LENGTH:
+        raise BadParameter(f"cluster: at most {MAX_TAGS_LENGTH} characters, comma-separated")
+    return frozenset(part.strip() for part in raw.split(",") if part.strip())
 
 
 def choices(raw: str | None, name: str, known: Collection[str]) -> frozenset[str]:

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from startpunkt.backend import BackendStatus, ClusterStatus, ManifestsStatus
+from startpunkt.backend import BackendStatus, ManifestsStatus, WatchStatus
 from startpunkt.checking.probing import redact
 from startpunkt.shapes.status import HealthJSON, SourcesJSON
 from startpunkt.store import Snapshot, probe_target
@@ -38,7 +38,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 def not_synced(status: BackendStatus) -> list[str]:
     """The sources of the backend that have not been listed yet."""
-    if not isinstance(status, ClusterStatus):
+    if not isinstance(status, WatchStatus):
         return []
     return sorted(
         f"{s.source} in {s.namespace}" if s.namespace else s.source
@@ -104,17 +104,26 @@ def _relative(path: str, root: PurePath | None) -> str:
 def public_status(status: BackendStatus) -> SourcesJSON:
     """The backend's status as anyone may read it: the manifests directory by its own name,
     files relative to it, and errors as a category rather than their full text."""
+    sources = tuple(
+        replace(s, last_error=error_category(s.last_error)) if s.last_error is not None else s
+        for s in status.sources
+    )
+    clusters = (
+        tuple(
+            replace(c, error=error_category(c.error)) if c.error is not None else c
+            for c in status.clusters
+        )
+        if status.clusters is not None
+        else None
+    )
     if isinstance(status, ManifestsStatus):
         root = PurePath(status.directory)
         errors = {
             _relative(path, root): _file_category(text) for path, text in status.errors.items()
         }
-        return replace(status, directory=root.name, errors=errors).as_json()
-    sources = tuple(
-        replace(s, last_error=error_category(s.last_error)) if s.last_error is not None else s
-        for s in status.sources
-    )
-    return replace(status, sources=sources).as_json()
+        public = replace(status, directory=root.name, errors=errors)
+        return replace(public, sources=sources, clusters=clusters).as_json()
+    return replace(status, sources=sources, clusters=clusters).as_json()
 
 
 def _health(body: HealthJSON) -> Response:

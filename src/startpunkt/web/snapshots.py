@@ -89,7 +89,10 @@ class SnapshotRoutes:
         if query in self._queries:
             return True, self._queries[query]
         try:  # other parameters are ignored, as the API route does
-            tags = QueryParams(query.decode("latin-1")).get("tags")
+            params = QueryParams(query.decode("latin-1"))
+            if "cluster" in params:
+                return False, None  # a cluster filter is the API route's
+            tags = params.get("tags")
             wanted = wanted_tags(tags, self.ctx.settings.web.show_all_on_root)
         except BadParameter:
             return False, None

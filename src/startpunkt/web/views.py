@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlencode
 
 from startpunkt.model import (
     UNKNOWN,
@@ -21,7 +22,7 @@ from startpunkt.model import (
     display_text,
     sort_location,
 )
-from startpunkt.shapes import matches_tags
+from startpunkt.shapes import iso, matches_tags
 from startpunkt.web import icons
 from startpunkt.web.translations import Translator
 
@@ -79,6 +80,9 @@ class Card:
     status: str  # an Availability state, "" for bookmarks
     status_text: str
     status_title: str
+    cluster: str = ""  # the badge: the item's cluster when it is not the local one
+    cluster_name: str = ""  # the item's cluster, always (the page filters live cards on it)
+    stale_title: str = ""  # set while the item's cluster is out of reach
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +99,14 @@ class Group:
 
 
 def card(
-    item: Item, t: Translator, availability: Availability = UNKNOWN, dashboard: bool = False
+    item: Item,
+    t: Translator,
+    availability: Availability = UNKNOWN,
+    dashboard: bool = False,
+    local_cluster: str = "",
 ) -> Card:
     is_app = isinstance(item, Application)
+    stale = item.stale_since
     href = icons.safe_url(item.url)
     color = item.icon_color if isinstance(item, Application) else None
     icon = icons.resolve(item.icon, item.name, color, dashboard)
@@ -117,6 +126,9 @@ def card(
         status=availability.state.value if is_app else "",
         status_text=t(f"status.{availability.state.value}") if is_app else "",
         status_title=status_title(t, availability) if is_app else "",
+        cluster=item.cluster if item.cluster != local_cluster or stale is not None else "",
+        cluster_name=item.cluster,
+        stale_title=t("clusters.stale", time=iso(stale)) if stale is not None else "",
     )
 
 
@@ -221,8 +233,10 @@ def verdict_counts(rows: Iterable[OutcomeRow]) -> Mapping[str, int]:
     return counts
 
 
-def bookmark_cards(marks: Iterable[Bookmark], t: Translator, dashboard: bool = False) -> list[Card]:
-    return [card(m, t, UNKNOWN, dashboard) for m in marks]
+def bookmark_cards(
+    marks: Iterable[Bookmark], t: Translator, dashboard: bool = False, local_cluster: str = ""
+) -> list[Card]:
+    return [card(m, t, UNKNOWN, dashboard, local_cluster) for m in marks]
 
 
 def app_cards(
@@ -230,5 +244,35 @@ def app_cards(
     availability: Mapping[str, Availability],
     t: Translator,
     dashboard: bool = False,
+    local_cluster: str = "",
 ) -> list[Card]:
-    return [card(a, t, availability.get(a.key, UNKNOWN), dashboard) for a in apps]
+    return [card(a, t, availability.get(a.key, UNKNOWN), dashboard, local_cluster) for a in apps]
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterChip:
+    name: str
+    href: str
+    selected: bool
+
+
+def cluster_filter(raw: str | None, local: str, show_all: bool) -> frozenset[str] | None:
+    """`?cluster=a,b` on the page: these clusters; `*`: every one (None). Without it, every
+    cluster with `web.defaultShowAllClusters`, else the local one."""
+    if raw is None:
+        return None if show_all else frozenset({local})
+    names = frozenset(n.strip() for n in raw.split(",")[:64] if n.strip())
+    return None if not names or "*" in names else names
+
+
+def cluster_chips(
+    items: Iterable[Item], local: str, wanted: frozenset[str] | None
+) -> list[ClusterChip]:
+    """One chip per cluster with items (the local one first), when there is more than one."""
+    names = sorted({i.cluster for i in items if i.cluster} - {local})
+    if not names:
+        return []
+    return [
+        ClusterChip(name, "?" + urlencode({"cluster": name}), wanted is not None and name in wanted)
+        for name in (local, *names)
+    ]

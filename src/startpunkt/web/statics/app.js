@@ -29,6 +29,8 @@ const cards = new Cards({
   t: t,
   wanted: new Set(page.tags || []),
   showAllOnRoot: Boolean(page.showAllOnRoot),
+  // the clusters the page shows (null: every one)
+  clusters: Array.isArray(page.clusters) ? new Set(page.clusters.map(String)) : null,
   collapsed: collapsed,
 });
 const live = new Live({ cards: cards, page: page, t: t });

@@ -5,8 +5,10 @@
 export class Cards {
   // t: the page's translator; wanted: the tags the page filters on (folded by the server);
   // showAllOnRoot: the page shows every app when no tag is chosen; collapsed: a Set of group ids
-  constructor({ t, wanted, showAllOnRoot, collapsed }) {
+  // clusters: a Set of the cluster names the page shows, or null for every cluster
+  constructor({ t, wanted, showAllOnRoot, collapsed, clusters = null }) {
     this.t = t;
+    this.clusters = clusters;
     this.wanted = wanted;
     this.showAllOnRoot = showAllOnRoot;
     this.collapsed = collapsed;
@@ -31,7 +33,10 @@ export class Cards {
     template.innerHTML = html;
     const shell = template.content.querySelector("details.group");
     const card = shell ? shell.querySelector("li.card") : null;
-    if (card) this.place(kind, card, shell);
+    if (!card) return;
+    const cluster = card.dataset.cluster;
+    if (this.clusters && cluster && !this.clusters.has(cluster)) this.remove(card.dataset.key);
+    else this.place(kind, card, shell);
   }
 
   // Puts `card` (a server-rendered li.card) into the page, in the group `shell` stands for (a
