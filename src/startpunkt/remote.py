@@ -27,7 +27,7 @@ import httpx
 
 from startpunkt.clusters import Clusters, ClusterState, ClusterStatus
 from startpunkt.config import RemoteCluster, Settings, WatchBackoff
-from startpunkt.shapes.kube import KubeObject
+from startpunkt.shapes.kube import KubeObject, ObjectEventType
 from startpunkt.sources.remote import SOURCE, remote_object
 from startpunkt.store import Store, qualified
 
@@ -38,7 +38,7 @@ MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024
 STREAM_PATH = "/api/updates/stream"
 
 # event type -> (what the store does, which kind of item)
-_ACTIONS: dict[str, tuple[str, str]] = {
+_ACTIONS: dict[str, tuple[ObjectEventType, str]] = {
     "APPLICATION_ADDED": ("MODIFIED", "Application"),
     "APPLICATION_UPDATED": ("MODIFIED", "Application"),
     "STATUS_CHANGED": ("MODIFIED", "Application"),
@@ -218,7 +218,7 @@ class RemoteFollower:
                 if action is not None and isinstance(event.data, Mapping):
                     obj = remote_object(action[1], event.data)
                     if obj is not None:
-                        self._store.apply(self.source, action[0], obj)  # type: ignore[arg-type]
+                        self._store.apply(self.source, action[0], obj)
                 if event.id is not None:
                     self.resume = event.id
         if not received:
