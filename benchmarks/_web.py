@@ -15,6 +15,7 @@ import json
 import os
 import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -159,6 +160,14 @@ class RawFanout:
     def broadcast(self, frame: bytes) -> None:
         for writer in list(self.writers):
             writer.write(frame)
+
+
+def child_result(script: str, args: list[str], *, timeout: float = 300) -> Any:
+    """Run `script` with `args` in a fresh interpreter; its last output line is a JSON result."""
+    out = subprocess.run(
+        [sys.executable, script, *args], check=True, capture_output=True, text=True, timeout=timeout
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def pin(cpu: int) -> str:

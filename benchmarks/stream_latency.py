@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ from benchmarks._web import (
     app_object,
     build_context,
     build_store,
+    child_result,
     pin,
     serve,
     spawn_args,
@@ -141,14 +141,7 @@ def main() -> None:
             ("startpunkt", "startpunkt SSE"),
         ):
             started = time.monotonic()
-            out = subprocess.run(
-                [sys.executable, __file__, *child_args, "--variant", variant],
-                check=True,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            ).stdout
-            r = json.loads(out.strip().splitlines()[-1])
+            r = child_result(__file__, [*child_args, "--variant", variant])
             took = time.monotonic() - started
             print(
                 f"{label:34}{r['p50']:9.1f}{r['p90']:9.1f}{r['p99']:9.1f}{r['max']:9.1f}"

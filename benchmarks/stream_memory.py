@@ -20,7 +20,6 @@ import asyncio
 import functools
 import gc
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ from benchmarks._web import (
     app_object,
     build_context,
     build_store,
+    child_result,
     pin,
     rss_mib,
     serve,
@@ -155,14 +155,7 @@ def main() -> None:
             ("startpunkt", "startpunkt SSE"),
         ):
             started = time.monotonic()
-            out = subprocess.run(
-                [sys.executable, __file__, *child_args, "--variant", variant],
-                check=True,
-                capture_output=True,
-                text=True,
-                timeout=300,
-            ).stdout
-            rows = json.loads(out.strip().splitlines()[-1])
+            rows = child_result(__file__, [*child_args, "--variant", variant])
             cells = "".join(f"{rows[str(n)]['rss']:10.1f}" for n in [0, *args.steps])
             last = args.steps[-1]
             per = (rows[str(last)]["rss"] - rows["0"]["rss"]) * 1024 / last

@@ -26,7 +26,6 @@ import contextlib
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,6 +41,7 @@ from benchmarks._web import (
     app_object,
     build_context,
     build_store,
+    child_result,
     pin,
     serve,
     stop,
@@ -251,17 +251,14 @@ def main() -> None:
     )
     for clients in (int(c) for c in args.clients.split(",")):
         started = time.monotonic()
-        out = subprocess.run(
+        r = child_result(
+            __file__,
             [
-                *(sys.executable, __file__, f"--server={clients}", f"--apps={args.apps}"),
-                *(f"--rates={args.rates}", f"--seconds={args.seconds}", f"--sample={args.sample}"),
+                *(f"--server={clients}", f"--apps={args.apps}", f"--rates={args.rates}"),
+                *(f"--seconds={args.seconds}", f"--sample={args.sample}"),
             ],
-            check=True,
-            capture_output=True,
-            text=True,
             timeout=600,
-        ).stdout
-        r = json.loads(out.strip().splitlines()[-1])
+        )
         for phase, rate in enumerate(args.rate_list):
             p = r["phases"].get(str(phase), {"n": 0, **summary([])})
             expected = int(rate * args.seconds) * r["sampled"]
