@@ -127,7 +127,7 @@ class DirectCluster:
         """Watches the cluster until cancelled; bad credentials are reported and waited out."""
         if self.spec.secret is None:
             while True:
-                connection = self._from_file()
+                connection = await self._from_file()
                 if connection is not None:
                     await self._watch(connection)
                 await asyncio.sleep(self._settings.watch.absent_recheck)
@@ -142,7 +142,7 @@ class DirectCluster:
             while True:
                 await self._changed.wait()
                 self._changed.clear()
-                connection = self._from_secret()
+                connection = await self._from_secret()
                 if connection is None:
                     continue
                 try:
@@ -155,30 +155,42 @@ class DirectCluster:
             log.error("Cluster %s: %s", self.spec.name, error)
         self._clusters.report(self.status.key, ClusterState.UNUSABLE, error)
 
-    def _from_file(self) -> Connection | None:
+    async def _from_file(self) -> Connection | None:
+        return self._usable(await asyncio.to_thread(self._load_file))
+
+    async def _from_secret(self) -> Connection | None:
+        return self._usable(await asyncio.to_thread(self._load_secret, self._text))
+
+    def _usable(self, loaded: Connection | str) -> Connection | None:
+        if isinstance(loaded, str):
+            self._unusable(loaded)
+            return None
+        return loaded
+
+    # Reading and parsing a kubeconfig (up to 16 MiB) runs in a worker thread: these return the
+    # connection or the problem, and touch no shared state.
+
+    def _load_file(self) -> Connection | str:
         assert self.spec.kubeconfig is not None
         try:
             return from_kubeconfig([Path(self.spec.kubeconfig)], self.spec.context)
         except FileNotFoundError:
-            self._unusable(f"{self.spec.kubeconfig}: kubeconfig file not found")
+            return f"{self.spec.kubeconfig}: kubeconfig file not found"
         except ConnectionConfigError as e:
-            self._unusable(str(e))
-        return None
+            return str(e)
 
-    def _from_secret(self) -> Connection | None:
+    def _load_secret(self, text: str | bytes | None) -> Connection | str:
         secret = self.spec.secret
         assert secret is not None
         where = f"Secret {secret.namespace}/{secret.name} key {secret.key}"
-        if self._text is None:
-            self._unusable(f"{where}: not found, or the key is missing or not base64")
-            return None
+        if text is None:
+            return f"{where}: not found, or the key is missing or not base64"
         try:
             return from_kubeconfig_text(
-                self._text, self.spec.context, source=where, allow_exec=self.spec.allow_exec
+                text, self.spec.context, source=where, allow_exec=self.spec.allow_exec
             )
         except ConnectionConfigError as e:
-            self._unusable(str(e))
-        return None
+            return str(e)
 
     async def _watch(self, connection: Connection, until_changed: bool = False) -> None:
         """Runs the cluster's watchers with `connection` until the credentials change (or, for
