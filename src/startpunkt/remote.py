@@ -173,12 +173,13 @@ class RemoteFollower:
         async with client.stream("GET", path) as response:
             if response.status_code != 200:
                 raise RemoteError(f"GET {path} answered {response.status_code}")
-            body = b""
+            body = bytearray()  # appended in place: no copy of the whole body per chunk
             async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) > MAX_SNAPSHOT_BYTES:
                     raise RemoteError(f"GET {path} is larger than {MAX_SNAPSHOT_BYTES} bytes")
-        document = json.loads(body)
+        # a snapshot of thousands of apps takes a while to parse: not on the event loop
+        document = await asyncio.to_thread(json.loads, body)
         if not isinstance(document, Mapping):
             raise RemoteError(f"GET {path} did not answer a JSON object")
         return document
